@@ -1,0 +1,104 @@
+"""Wiring: settings + configuration + database + HTTP client + classifier → one ``App``.
+
+Parts are built on first use, so ``monitor classify`` or ``monitor sources check`` never open
+the database, and nothing connects anywhere at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+
+from monitor.classify import Classifier
+from monitor.config import Config, SourceConfig, load_config
+from monitor.digest.build import Drafted, draft
+from monitor.digest.week import Week, last_complete_week, parse_week
+from monitor.http import HttpClient
+from monitor.poll import Fetch, fetch_source, poll_sources
+from monitor.settings import Settings
+from monitor.store import Store
+from monitor.store.repo import PollRecord, SourceState
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class App:
+    settings: Settings
+    config: Config
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, config_path: Path | None = None) -> App:
+        return cls(settings, load_config(config_path or settings.config_path))
+
+    @cached_property
+    def store(self) -> Store:
+        store = Store(self.settings.db_url)
+        store.sync_sources(self.config.sources, self.clock())
+        return store
+
+    @cached_property
+    def client(self) -> HttpClient:
+        return HttpClient(self.config.http)
+
+    @cached_property
+    def classifier(self) -> Classifier:
+        return Classifier(self.config)
+
+    @property
+    def timezone(self) -> str:
+        return self.settings.timezone or self.config.digest.timezone
+
+    def close(self) -> None:
+        if "client" in self.__dict__:
+            self.client.close()
+        if "store" in self.__dict__:
+            self.store.close()
+
+    # -- use cases ------------------------------------------------------------------------------
+
+    def select_sources(self, ids: Iterable[str] = ()) -> list[SourceConfig]:
+        """The enabled sources, or exactly those named (KeyError for an unknown id)."""
+        wanted = list(ids)
+        if wanted:
+            return [self.config.source(i) for i in wanted]
+        return [s for s in self.config.sources if s.enabled]
+
+    def poll(
+        self, ids: Iterable[str] = (), on_done: Callable[[PollRecord], None] | None = None
+    ) -> list[PollRecord]:
+        return poll_sources(
+            self.select_sources(ids),
+            store=self.store,
+            client=self.client,
+            classifier=self.classifier,
+            concurrency=self.config.http.concurrency,
+            article_limit=self.config.service.article_fetch_limit,
+            clock=self.clock,
+            on_done=on_done,
+        )
+
+    def try_source(self, source_id: str) -> Fetch:
+        """Fetch and parse one source as if for the first time; store nothing."""
+        source = self.config.source(source_id)
+        return fetch_source(
+            source, self.client, SourceState(), self.clock, self.config.service.article_fetch_limit
+        )
+
+    def week(self, label: str | None = None) -> Week:
+        if label:
+            return parse_week(label, self.timezone)
+        return last_complete_week(self.clock(), self.timezone)
+
+    def draft(self, week: Week, profile: str | None = None) -> Drafted:
+        name = profile or self.config.digest.default_profile
+        if name not in self.config.digest.profiles:
+            known = ", ".join(self.config.digest.profiles)
+            raise KeyError(f"no profile {name!r} (defined: {known})")
+        return draft(self.store, self.config, week, name, self.settings.digest_dir, self.clock())

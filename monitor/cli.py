@@ -1,0 +1,310 @@
+"""The ``monitor`` command: parse arguments, call the app, map errors to exit codes.
+
+Exit status: 0 success; 1 failure (e.g. every source failed); 2 a user's mistake (configuration,
+arguments).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from monitor.app import App
+from monitor.config import load_config
+from monitor.errors import ConfigError, MonitorError
+from monitor.settings import Settings
+from monitor.store.repo import PollRecord
+
+F = TypeVar("F", bound=Callable[..., Any])
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _configure_logging(level: str) -> None:
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    if sys.stderr.isatty():
+        from rich.logging import RichHandler
+
+        handler: logging.Handler = RichHandler(console=err, show_path=False)
+    else:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root.handlers = [handler]
+
+
+def _errors(func: F) -> F:
+    """Map the exceptions of a user's mistake or a failure to a message and an exit status."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as e:
+            err.print(f"[red]configuration error{'s' if len(e.problems) > 1 else ''}:[/red]")
+            for problem in e.problems:
+                err.print(f"  {problem}", markup=False, highlight=False)
+            sys.exit(2)
+        except MonitorError as e:
+            err.print(f"[red]error:[/red] {e}", highlight=False)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def _app(ctx: click.Context) -> Iterator[App]:
+    settings: Settings = ctx.obj["settings"]
+    app = App.from_settings(settings, ctx.obj["config"])
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+@click.group()
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path), envvar="MONITOR_CONFIG",
+    help="Configuration file (default: ./sources.yaml).",
+)  # fmt: skip
+@click.option("--log-level", default="INFO", show_default=True, envvar="MONITOR_LOG_LEVEL")
+@click.version_option(package_name="monitor")
+@click.pass_context
+@_errors
+def cli(ctx: click.Context, config_path: Path | None, log_level: str) -> None:
+    """Watch agency pages and draft a weekly bulletin on advanced manufacturing and materials."""
+    _configure_logging(log_level)
+    settings = Settings.from_env()
+    ctx.obj = {"settings": settings, "config": config_path or settings.config_path}
+
+
+# -- polling ------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--source", "source_ids", multiple=True, metavar="ID", help="Poll only these.")
+@click.pass_context
+@_errors
+def poll(ctx: click.Context, source_ids: tuple[str, ...]) -> None:
+    """Poll sources once and store what is new."""
+    with _app(ctx) as app:
+        _check_ids(app, source_ids)
+        records = _poll_with_progress(app, source_ids)
+    _poll_table(records)
+    if records and all(r.outcome == "error" for r in records):
+        sys.exit(1)
+
+
+def _check_ids(app: App, ids: tuple[str, ...]) -> None:
+    known = {s.id for s in app.config.sources}
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise click.UsageError(f"unknown source {', '.join(unknown)} (see `monitor status`)")
+
+
+def _poll_with_progress(app: App, ids: tuple[str, ...]) -> list[PollRecord]:
+    if not err.is_terminal:
+        return app.poll(ids)
+    from rich.progress import Progress
+
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("polling", total=len(app.select_sources(ids)))
+        return app.poll(ids, on_done=lambda r: progress.advance(task))
+
+
+def _poll_table(records: list[PollRecord]) -> None:
+    table = Table("source", "status", "http", "found", "new", "updated", "error / warnings")
+    for r in records:
+        style = {"error": "red", "not_modified": "dim"}.get(r.outcome, "")
+        note = r.error or "; ".join(r.warnings)
+        table.add_row(
+            r.source_id, f"[{style}]{r.outcome}[/]" if style else r.outcome,
+            str(r.http_status or ""), str(r.found), str(r.new), str(r.updated), note,
+        )  # fmt: skip
+    out.print(table)
+    failed = sum(r.outcome == "error" for r in records)
+    out.print(f"{len(records)} sources, {failed} failed, {sum(r.new for r in records)} new items")
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="One polling round, this week's digest, then exit.")
+@click.pass_context
+@_errors
+def run(ctx: click.Context, once: bool) -> None:
+    """Run the service: poll sources on their schedules and draft and send the weekly digest."""
+    with _app(ctx) as app:
+        if once:
+            records = _poll_with_progress(app, ())
+            _poll_table(records)
+            drafted = app.draft(app.week(_current_label(app)))
+            _print_drafted(drafted)
+            return
+        from monitor.service import serve
+
+        sys.exit(serve(app))
+
+
+def _current_label(app: App) -> str:
+    from monitor.digest.week import current_week
+
+    return current_week(app.clock(), app.timezone).label
+
+
+# -- digest -------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--week", metavar="YYYY-Www", help="ISO week (default: the last complete one).")
+@click.option("--profile", metavar="NAME", help="Digest profile (default from sources.yaml).")
+@click.pass_context
+@_errors
+def digest(ctx: click.Context, week: str | None, profile: str | None) -> None:
+    """Draft a week's digest into the digest directory."""
+    with _app(ctx) as app:
+        try:
+            chosen = app.week(week)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--week") from e
+        try:
+            drafted = app.draft(chosen, profile)
+        except KeyError as e:
+            raise click.BadParameter(str(e.args[0]), param_hint="--profile") from e
+    _print_drafted(drafted)
+
+
+def _print_drafted(drafted: Any) -> None:
+    sections = ", ".join(f"{s.label} {len(s.entries)}" for s in drafted.selection.sections)
+    out.print(
+        f"digest {drafted.week.label} profile={drafted.profile}: "
+        f"{drafted.selection.count} items ({sections or 'none'})"
+    )
+    for path in drafted.paths:
+        out.print(f"  {path}", highlight=False)
+
+
+# -- classification -----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
+@click.pass_context
+@_errors
+def classify(ctx: click.Context, file: Any) -> None:
+    """Classify JSON lines (title, summary, url, source[, text]) from FILE or stdin."""
+    from monitor.classify import Classifier
+    from monitor.classify.batch import classify_lines
+
+    config = load_config(ctx.obj["config"])
+    done, failed = classify_lines(file, sys.stdout, sys.stderr, Classifier(config), config)
+    if failed:
+        err.print(f"{done} classified, {failed} lines with errors", highlight=False)
+
+
+# -- sources ------------------------------------------------------------------------------------
+
+
+@cli.group()
+def sources() -> None:
+    """Check and try source definitions."""
+
+
+@sources.command("check")
+@click.pass_context
+@_errors
+def sources_check(ctx: click.Context) -> None:
+    """Validate the configuration; list every problem with file, line and key."""
+    config = load_config(ctx.obj["config"])
+    kinds: dict[str, int] = {}
+    for source in config.sources:
+        kinds[source.kind] = kinds.get(source.kind, 0) + 1
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+    out.print(f"{config.path}: OK — {len(config.sources)} sources ({summary}), "
+              f"{len(config.topics)} topics, {len(config.digest.profiles)} profiles",
+              highlight=False)  # fmt: skip
+
+
+@sources.command("try")
+@click.argument("source_id")
+@click.pass_context
+@_errors
+def sources_try(ctx: click.Context, source_id: str) -> None:
+    """Fetch and parse one source; show its items and their classification; store nothing."""
+    from monitor.poll import classify_entry
+
+    with _app(ctx) as app:
+        _check_ids(app, (source_id,))
+        result = app.try_source(source_id)
+        if result.error:
+            raise MonitorError(f"{source_id}: {result.error}")
+        fetched = result.fetched
+        assert fetched is not None
+        out.print(f"{fetched.final_url} → HTTP {fetched.status}, {len(fetched.content)} bytes, "
+                  f"{len(result.entries)} items", highlight=False)  # fmt: skip
+        for warning in result.warnings:
+            out.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        table = Table("date", "title", "relevant", "section", "topics", "why", show_lines=True)
+        for entry in result.entries:
+            decision = classify_entry(app.classifier, entry)
+            day = f"{entry.published_date or '—'} ({entry.date_source})"
+            table.add_row(
+                day, f"{entry.title}\n{entry.url}",
+                f"{'yes' if decision.relevant else 'no'} {decision.score:.2f}",
+                decision.section, ", ".join(decision.topics), "\n".join(decision.why[:6]),
+            )  # fmt: skip
+        out.print(table)
+
+
+# -- status and database ------------------------------------------------------------------------
+
+
+@cli.command()
+@click.pass_context
+@_errors
+def status(ctx: click.Context) -> None:
+    """Per source: last poll, last success, consecutive failures, items in the last 7 days."""
+    with _app(ctx) as app:
+        rows = app.store.statuses(app.clock())
+    table = Table("source", "kind", "last poll", "last success", "failures", "7 days", "last error")
+    for r in rows:
+        table.add_row(
+            r.id, r.kind, _when(r.last_poll_at), _when(r.last_success_at),
+            str(r.consecutive_failures), str(r.items_7d), r.last_error or "",
+        )  # fmt: skip
+    out.print(table)
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@click.pass_context
+@_errors
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply database migrations (also done on every start)."""
+    from monitor.store import Store
+    from monitor.store.db import current_revision
+
+    settings: Settings = ctx.obj["settings"]
+    store = Store(settings.db_url)
+    out.print(f"database at revision {current_revision(store.engine)}")
+    store.close()
+
+
+def main() -> None:
+    cli(prog_name="monitor")

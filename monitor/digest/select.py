@@ -1,0 +1,138 @@
+"""Which items go in a week's digest, in which section, in which order. Pure; no I/O.
+
+- An item belongs to the ISO week of its publication date; an item without one, to the week it
+  was first seen (in the digest's time zone), and the digest says so.
+- Items of one story (the same announcement from several sources) appear once: the most
+  relevant of them, with the others as related coverage.
+- Feature (专题): at most ``feature_max`` items, chosen by ``is_feature_candidate`` and ranked like
+  any section; each feature item is shown only there.
+- Within a section: score, then how many sources carried the story, then date, newest first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from monitor.config import ProfileConfig, Publisher
+from monitor.digest.week import Week
+from monitor.items import StoredItem
+
+# Titles that name a major document or decision: what the bulletins lead with.
+MAJOR = re.compile(
+    r"\b(strateg\w*|national \w+ (plan|program|initiative)|action plan|roadmap|road map|"
+    r"executive order|act\b|law\b|white paper|blueprint|framework|industrial policy|"
+    r"report|review|assessment|outlook|insights?)\b"
+    r"|战略|规划|路线图|行动计划|白皮书|法案|报告|政策",
+    re.IGNORECASE,
+)
+FEATURE_KINDS = frozenset({"government", "agency"})
+FEATURE_MIN_SCORE = 0.6
+
+
+@dataclass(frozen=True)
+class Entry:
+    item: StoredItem
+    related: tuple[StoredItem, ...]
+    day: date
+    dated_by_first_seen: bool
+
+    @property
+    def source_count(self) -> int:
+        publishers = {self.item.publisher} | {r.publisher for r in self.related}
+        return len(publishers)
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    label: str
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True)
+class Selection:
+    week: Week
+    profile: str
+    sections: tuple[Section, ...]
+
+    @property
+    def count(self) -> int:
+        return sum(len(s.entries) for s in self.sections)
+
+
+def item_day(item: StoredItem, timezone: str) -> tuple[date, bool]:
+    """The day an item counts for, and whether that is only the day it was first seen."""
+    if item.published_date is not None:
+        return item.published_date, False
+    return item.first_seen_at.astimezone(ZoneInfo(timezone)).date(), True
+
+
+def is_feature_candidate(entry: Entry, publishers: dict[str, Publisher]) -> bool:
+    """A strategy item from a government body or agency, naming a major document."""
+    item = entry.item
+    publisher = publishers.get(item.publisher)
+    return (
+        item.section == "strategy"
+        and item.score >= FEATURE_MIN_SCORE
+        and publisher is not None
+        and publisher.kind in FEATURE_KINDS
+        and bool(MAJOR.search(item.title))
+    )
+
+
+def rank_key(entry: Entry) -> tuple[float, int, int, int]:
+    return (-round(entry.item.score, 4), -entry.source_count, -entry.day.toordinal(), entry.item.id)
+
+
+def select(
+    items: list[StoredItem],
+    week: Week,
+    profile_name: str,
+    profile: ProfileConfig,
+    publishers: dict[str, Publisher],
+) -> Selection:
+    entries = _stories(items, week)
+    keys = [s.key for s in profile.sections]
+    features: list[Entry] = []
+    if "feature" in keys and profile.feature_max:
+        candidates = sorted(
+            (e for e in entries if is_feature_candidate(e, publishers)), key=rank_key
+        )
+        features = candidates[: profile.feature_max]
+    chosen = {e.item.id for e in features}
+    by_section: dict[str, list[Entry]] = defaultdict(list)
+    by_section["feature"] = features
+    for entry in entries:
+        if entry.item.id not in chosen:
+            by_section[entry.item.section].append(entry)
+    sections, budget = [], profile.max_items
+    for spec in profile.sections:
+        ranked = sorted(by_section.get(spec.key, []), key=rank_key)[: max(budget, 0)]
+        budget -= len(ranked)
+        if ranked:
+            sections.append(Section(spec.key, spec.label, tuple(ranked)))
+    return Selection(week, profile_name, tuple(sections))
+
+
+def _stories(items: list[StoredItem], week: Week) -> list[Entry]:
+    """One entry per story whose first relevant item falls in ``week`` (so a story spanning two
+    weeks appears once). Its lead is its most relevant item."""
+    stories: dict[int, list[StoredItem]] = defaultdict(list)
+    for item in items:
+        stories[item.story_id or item.id].append(item)
+    entries = []
+    for members in stories.values():
+        relevant = [m for m in members if m.relevant]
+        if not relevant:
+            continue
+        days = {m.id: item_day(m, week.timezone) for m in relevant}
+        if not week.contains(min(day for day, _ in days.values())):
+            continue
+        lead = min(relevant, key=lambda m: (-m.score, days[m.id][0], m.id))
+        related = tuple(sorted((m for m in members if m.id != lead.id), key=lambda m: m.id))
+        entries.append(Entry(lead, related, *days[lead.id]))
+    return entries

@@ -1,0 +1,151 @@
+"""What the templates show for each item: headline, lead, attribution, in the profile's language.
+Pure; no I/O. Text from the web stays plain text here; templates escape it for their format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from monitor.config import Config, Publisher
+from monitor.digest.select import Entry, Selection
+from monitor.items import StoredItem
+from monitor.text import lead
+
+SUMMARY_CHARS = 360
+WHY_LINES = 4
+
+
+@dataclass(frozen=True)
+class Related:
+    publisher: str
+    date: str
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ItemView:
+    number: int
+    headline: str
+    lead: str
+    summary: str
+    date: str  # YYYY-MM-DD of publication (or first sighting)
+    date_zh: str  # 9月16日
+    date_known: bool
+    publisher: str  # 美国国家科学基金会（NSF）
+    publisher_short: str  # NSF
+    topics: str  # 半导体、先进制造
+    why: tuple[str, ...]
+    score: str
+    title: str
+    url: str
+    related: tuple[Related, ...]
+
+
+@dataclass(frozen=True)
+class SectionView:
+    key: str
+    label: str
+    items: tuple[ItemView, ...]
+
+
+@dataclass(frozen=True)
+class DigestView:
+    title: str
+    week: str
+    period: str
+    period_zh: str
+    count: int
+    sections: tuple[SectionView, ...]
+    highlights: tuple[ItemView, ...]
+
+
+def zh_date(day: date) -> str:
+    return f"{day.month}月{day.day}日"
+
+
+def publisher_names(publisher: Publisher) -> tuple[str, str]:
+    """Full name with abbreviation (美国国家科学基金会（NSF）) and the short form (NSF)."""
+    full = publisher.name_zh or publisher.name
+    short = publisher.abbr or full
+    return (f"{full}（{publisher.abbr}）" if publisher.abbr else full), short
+
+
+def headline(publisher: Publisher, title: str) -> str:
+    """Skeleton in the bulletin's style: country, actor, then the original title to translate."""
+    short = publisher.short_zh or publisher_names(publisher)[1]
+    country = publisher.country_zh or ""
+    sep = " " if country and short[:1].isascii() else ""
+    return f"{country}{sep}{short}：{title}"
+
+
+def build_view(selection: Selection, config: Config) -> DigestView:
+    profile = config.digest.profiles[selection.profile]
+    week = selection.week
+    counter = iter(range(1, selection.count + 1))
+    sections = tuple(
+        SectionView(s.key, s.label, tuple(_item(e, config, next(counter)) for e in s.entries))
+        for s in selection.sections
+    )
+    ranked = sorted((i for s in sections for i in s.items), key=lambda i: i.number)
+    return DigestView(
+        title=profile.title,
+        week=week.label,
+        period=f"{week.first.isoformat()} — {week.last.isoformat()}",
+        period_zh=f"{week.first.year}年{zh_date(week.first)}—{zh_date(week.last)}",
+        count=selection.count,
+        sections=sections,
+        highlights=tuple(ranked[:5]),
+    )
+
+
+def _item(entry: Entry, config: Config, number: int) -> ItemView:
+    item = entry.item
+    publisher = config.publisher(item.publisher)
+    full, short = publisher_names(publisher)
+    summary = _summary(item)
+    date_zh = zh_date(entry.day)
+    verb = "发布" if not entry.dated_by_first_seen else "发布（日期不详，首次发现于该日）"
+    lead_text = f"{date_zh}，{full}{verb}：{item.title}。"
+    return ItemView(
+        number=number,
+        headline=headline(publisher, item.title),
+        lead=lead_text,
+        summary=summary,
+        date=entry.day.isoformat(),
+        date_zh=date_zh,
+        date_known=not entry.dated_by_first_seen,
+        publisher=full,
+        publisher_short=short,
+        topics="、".join(_topic_label(config, t) for t in item.topics),
+        why=_why(item),
+        score=f"{item.score:.2f}",
+        title=item.title,
+        url=item.url,
+        related=tuple(_related(r, config) for r in entry.related),
+    )
+
+
+def _summary(item: StoredItem) -> str:
+    basis = item.summary
+    if item.text and len(item.summary) < 120:
+        basis = item.text
+    text = lead(basis, SUMMARY_CHARS) if basis else ""
+    return "" if text.strip().rstrip("…").strip() == item.title.strip() else text
+
+
+def _why(item: StoredItem) -> tuple[str, ...]:
+    hits = [w for w in item.why if not w.startswith(("section ", "rule evidence", "model"))]
+    rest = [w for w in item.why if w.startswith(("section ", "model"))]
+    return (f"score {item.score:.2f}", *hits[:WHY_LINES], *rest)
+
+
+def _topic_label(config: Config, topic: str) -> str:
+    found = config.topics.get(topic)
+    return (found.label_zh or found.label) if found else topic
+
+
+def _related(item: StoredItem, config: Config) -> Related:
+    full, _ = publisher_names(config.publisher(item.publisher))
+    day = item.published_date.isoformat() if item.published_date else "—"
+    return Related(full, day, item.title, item.url)

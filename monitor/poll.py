@@ -1,0 +1,207 @@
+"""One polling round: fetch → parse → normalise → classify → store, for many sources at once.
+
+Fetching and parsing run in worker threads under the global concurrency limit (the HTTP client
+adds the per-host limits); results are classified and stored by the calling thread, one source
+at a time, so database writes never contend. One bad source never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from monitor.classify import Classifier, Doc
+from monitor.config import SourceConfig
+from monitor.errors import FetchError, MonitorError
+from monitor.extract import extract_article
+from monitor.http import Fetched, HttpClient
+from monitor.items import Classification, Entry
+from monitor.normalise import normalise, with_article
+from monitor.sources import registry
+from monitor.store.repo import PollRecord, SourceState, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """What the I/O half of a poll brought back for one source."""
+
+    source: SourceConfig
+    started_at: datetime
+    finished_at: datetime
+    fetched: Fetched | None = None
+    entries: list[Entry] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def fetch_source(
+    source: SourceConfig,
+    client: HttpClient,
+    state: SourceState,
+    clock: Callable[[], datetime],
+    article_limit: int,
+) -> Fetch:
+    """Fetch and parse one source; never raises: failures come back in ``error``."""
+    started = clock()
+    kind = registry.get(source.kind)
+    fetched = None
+    try:
+        fetched = client.get(
+            source.url,
+            etag=state.etag,
+            last_modified=state.last_modified,
+            accept=kind.accept,
+            headers=source.headers,
+        )
+        if fetched.not_modified:
+            return Fetch(source, started, clock(), fetched)
+        result = kind.parse(fetched.content, fetched.final_url, fetched.encoding, source)
+        entries = _unique([normalise(raw, source, started) for raw in result.items])
+        if source.fetch_articles:
+            entries = _with_articles(entries, state.known_urls, client, started, article_limit)
+        return Fetch(source, started, clock(), fetched, entries, list(result.warnings))
+    except MonitorError as e:
+        return Fetch(source, started, clock(), fetched, error=str(e))
+    except Exception as e:  # a bug or a library failure on odd input: report it, go on
+        log.exception("unexpected error source=%s", source.id)
+        return Fetch(source, started, clock(), fetched, error=f"unexpected error: {e!r}")
+
+
+def _unique(entries: list[Entry]) -> list[Entry]:
+    seen: set[str] = set()
+    out = []
+    for entry in entries:
+        if entry.canonical_url not in seen:
+            seen.add(entry.canonical_url)
+            out.append(entry)
+    return out
+
+
+def _with_articles(
+    entries: list[Entry],
+    known: frozenset[str],
+    client: HttpClient,
+    now: datetime,
+    limit: int,
+) -> list[Entry]:
+    """Fetch the article pages of new undated items (at most ``limit``) for their date and text."""
+    out = []
+    for entry in entries:
+        if limit > 0 and entry.published_date is None and entry.canonical_url not in known:
+            limit -= 1
+            out.append(with_article(entry, _article(client, entry.url, now)))
+        else:
+            out.append(entry)
+    return out
+
+
+def _article(client: HttpClient, url: str, now: datetime):  # type: ignore[no-untyped-def]
+    try:
+        page = client.get(url, accept="text/html")
+        return extract_article(page.content, page.final_url, now)
+    except FetchError as e:
+        log.warning("article fetch failed url=%s error=%s", url, e.reason)
+    except Exception:
+        log.exception("article extraction failed url=%s", url)
+    return None
+
+
+def classify_entry(classifier: Classifier, entry: Entry) -> Classification:
+    return classifier.classify(
+        Doc(
+            title=entry.title,
+            summary=entry.summary,
+            text=entry.text or "",
+            url=entry.url,
+            publisher=entry.publisher,
+            section_hint=entry.section_hint,
+        )
+    )
+
+
+def store_fetch(store: Store, classifier: Classifier, result: Fetch) -> PollRecord:
+    """Classify and store what one source brought; record the poll; return its record."""
+    fetched = result.fetched
+    base = {
+        "source_id": result.source.id,
+        "started_at": result.started_at,
+        "finished_at": result.finished_at,
+        "http_status": fetched.status if fetched else None,
+        "final_url": fetched.final_url if fetched else None,
+        "warnings": tuple(result.warnings),
+    }
+    if result.error is not None:
+        record = PollRecord(outcome="error", error=result.error, **base)  # type: ignore[arg-type]
+    elif fetched is not None and fetched.not_modified:
+        record = PollRecord(outcome="not_modified", **base)  # type: ignore[arg-type]
+    else:
+        decided = [(e, classify_entry(classifier, e)) for e in result.entries]
+        saved = store.save_entries(decided, result.finished_at)
+        record = PollRecord(
+            outcome="ok",
+            found=len(result.entries),
+            new=saved.new,
+            updated=saved.updated,
+            etag=fetched.etag if fetched else None,
+            last_modified=fetched.last_modified if fetched else None,
+            validators_url=result.source.url,
+            **base,  # type: ignore[arg-type]
+        )
+    store.record_poll(record)
+    _log(record)
+    return record
+
+
+def _log(record: PollRecord) -> None:
+    ms = int((record.finished_at - record.started_at).total_seconds() * 1000)
+    if record.outcome == "error":
+        log.warning(
+            "poll source=%s outcome=error status=%s ms=%d error=%s",
+            record.source_id, record.http_status, ms, record.error,
+        )  # fmt: skip
+        return
+    log.info(
+        "poll source=%s outcome=%s new=%d updated=%d found=%d status=%s ms=%d warnings=%d",
+        record.source_id, record.outcome, record.new, record.updated, record.found,
+        record.http_status, ms, len(record.warnings),
+    )  # fmt: skip
+
+
+def poll_sources(
+    sources: Iterable[SourceConfig],
+    *,
+    store: Store,
+    client: HttpClient,
+    classifier: Classifier,
+    concurrency: int,
+    article_limit: int,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    on_done: Callable[[PollRecord], None] | None = None,
+) -> list[PollRecord]:
+    """Poll ``sources`` concurrently; return one record per source, in the order given."""
+    sources = list(sources)
+    records: dict[str, PollRecord] = {}
+    if not sources:
+        return []
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(sources))) as pool:
+        futures = {
+            pool.submit(fetch_source, s, client, store.source_state(s.id), clock, article_limit): s
+            for s in sources
+        }
+        for future in as_completed(futures):
+            source = futures[future]
+            try:
+                record = store_fetch(store, classifier, future.result())
+            except MonitorError as e:  # e.g. the database was briefly unavailable
+                log.error("storing failed source=%s error=%s", source.id, e)
+                now = clock()
+                record = PollRecord(source.id, now, now, "error", error=f"storing failed: {e}")
+            records[source.id] = record
+            if on_done:
+                on_done(record)
+    return [records[s.id] for s in sources]
