@@ -40,7 +40,9 @@ def _configure_logging(level: str) -> None:
     else:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    root.handlers = [handler]
+    handler.set_name("monitor-cli")
+    root.handlers = [h for h in root.handlers if h.get_name() != "monitor-cli"] + [handler]
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 def _errors(func: F) -> F:
@@ -252,16 +254,21 @@ def sources_try(ctx: click.Context, source_id: str) -> None:
                   f"{len(result.entries)} items", highlight=False)  # fmt: skip
         for warning in result.warnings:
             out.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-        table = Table("date", "title", "relevant", "section", "topics", "why", show_lines=True)
-        for entry in result.entries:
+        for number, entry in enumerate(result.entries, start=1):
             decision = classify_entry(app.classifier, entry)
-            day = f"{entry.published_date or '—'} ({entry.date_source})"
-            table.add_row(
-                day, f"{entry.title}\n{entry.url}",
-                f"{'yes' if decision.relevant else 'no'} {decision.score:.2f}",
-                decision.section, ", ".join(decision.topics), "\n".join(decision.why[:6]),
-            )  # fmt: skip
-        out.print(table)
+            verdict = "[green]relevant[/]" if decision.relevant else "[dim]not relevant[/]"
+            out.print(
+                f"\n[bold]{number}.[/] {entry.published_date or '—'} ({entry.date_source})  "
+                f"{verdict} {decision.score:.2f}  {decision.section}  "
+                f"{', '.join(decision.topics) or '-'}",
+                highlight=False,
+            )
+            out.print(f"   {entry.title}", markup=False, highlight=False)
+            out.print(f"   {entry.url}", markup=False, highlight=False)
+            if entry.date_note:
+                out.print(f"   note: {entry.date_note}", markup=False, highlight=False)
+            for reason in decision.why:
+                out.print(f"   why: {reason}", markup=False, highlight=False)
 
 
 # -- status and database ------------------------------------------------------------------------

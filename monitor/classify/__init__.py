@@ -10,7 +10,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from monitor.classify.rules import Hit, Term, compile_terms, match
+from monitor.classify.rules import Hit, TermIndex
 from monitor.config import SECTIONS, ClassifierConfig, Config
 from monitor.items import Classification
 
@@ -19,6 +19,10 @@ SECTION_PRIOR = 2.0  # weight of a source's section hint
 TOPIC_MIN = 1.0  # a topic is assigned when its hits weigh at least this much
 MAX_TOPICS = 4
 TEXT_LIMIT = 4000  # characters of article text considered
+EXCLUDE = "exclude"
+# Without section evidence, an item takes the section its kind of publisher usually fills.
+KIND_SECTIONS = {"government": "strategy", "company": "industry", "media": "industry"}
+SECTION_PREFIX = "section:"
 
 
 @dataclass(frozen=True)
@@ -36,21 +40,26 @@ class Doc:
 class Classifier:
     def __init__(self, config: Config) -> None:
         self.settings: ClassifierConfig = config.classifier
-        self.topics = {name: compile_terms(t.terms) for name, t in config.topics.items()}
-        self.exclude = compile_terms(self.settings.exclude)
-        self.sections: dict[str, tuple[Term, ...]] = {
-            name: compile_terms(terms) for name, terms in self.settings.sections.items()
-        }
+        self.topic_names = frozenset(config.topics)
+        self.index = TermIndex(
+            {name: topic.terms for name, topic in config.topics.items()}
+            | {EXCLUDE: self.settings.exclude}
+            | {SECTION_PREFIX + name: terms for name, terms in self.settings.sections.items()}
+        )
+        self.kinds = {name: p.kind for name, p in config.publishers.items()}
         self.version = RULES_VERSION
 
     def classify(self, doc: Doc) -> Classification:
         fields = {"title": doc.title, "summary": doc.summary, "text": doc.text[:TEXT_LIMIT]}
-        topic_hits = [h for name, terms in self.topics.items() for h in match(name, terms, fields)]
-        exclude_hits = match("exclude", self.exclude, fields)
+        hits = self.index.match(fields)
+        topic_hits = [h for h in hits if h.group in self.topic_names]
+        exclude_hits = [h for h in hits if h.group == EXCLUDE]
+        section_hits = [h for h in hits if h.group.startswith(SECTION_PREFIX)]
         evidence = _evidence(topic_hits) + sum(h.weight for h in exclude_hits)
         score = round(_squash(evidence), 4)
         topics = _topics(topic_hits)
-        section, section_why = self._section(fields, doc.section_hint)
+        fallback = KIND_SECTIONS.get(self.kinds.get(doc.publisher, ""), "research")
+        section, section_why = _section(section_hits, doc.section_hint, fallback)
         why = _explain(topic_hits, exclude_hits, evidence) + section_why
         return Classification(
             relevant=score >= self.settings.threshold,
@@ -61,21 +70,22 @@ class Classifier:
             version=self.version,
         )
 
-    def _section(self, fields: dict[str, str], hint: str | None) -> tuple[str, list[str]]:
-        totals: dict[str, float] = defaultdict(float)
-        reasons: dict[str, list[str]] = defaultdict(list)
-        for name, terms in self.sections.items():
-            for hit in match(name, terms, fields):
-                totals[name] += hit.weight
-                reasons[name].append(f"{hit.term!r} {hit.weight:+.1f}")
-        if hint in SECTIONS:
-            totals[hint] += SECTION_PRIOR
-            reasons[hint].append(f"source prior {SECTION_PRIOR:+.1f}")
-        if not totals or max(totals.values()) <= 0:
-            return "research", ["section research: no section evidence (default)"]
-        order = {name: i for i, name in enumerate(SECTIONS)}
-        best = max(totals, key=lambda s: (totals[s], s == hint, -order[s]))
-        return best, [f"section {best}: " + ", ".join(reasons[best])]
+
+def _section(hits: list[Hit], hint: str | None, fallback: str) -> tuple[str, list[str]]:
+    totals: dict[str, float] = defaultdict(float)
+    reasons: dict[str, list[str]] = defaultdict(list)
+    for hit in hits:
+        name = hit.group.removeprefix(SECTION_PREFIX)
+        totals[name] += hit.weight
+        reasons[name].append(f"{hit.term!r} {hit.weight:+.1f}")
+    if hint in SECTIONS:
+        totals[hint] += SECTION_PRIOR
+        reasons[hint].append(f"source prior {SECTION_PRIOR:+.1f}")
+    if not totals or max(totals.values()) <= 0:
+        return fallback, [f"section {fallback}: no section evidence (the publisher's usual)"]
+    order = {name: i for i, name in enumerate(SECTIONS)}
+    best = max(totals, key=lambda s: (totals[s], s == hint, -order[s]))
+    return best, [f"section {best}: " + ", ".join(reasons[best])]
 
 
 def _evidence(hits: list[Hit]) -> float:

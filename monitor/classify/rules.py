@@ -1,53 +1,39 @@
 """Layer 1 of the classifier: weighted terms from the configuration. Pure; no I/O.
 
 Term syntax (keys of the ``terms`` mappings in sources.yaml):
-- English words and phrases match whole words, case-insensitively; a space or hyphen in a
-  phrase matches any run of spaces or hyphens ("3d printing" matches "3D-printing").
+- English words and phrases match whole words, ignoring case; the words of a phrase may be
+  separated by spaces, hyphens or punctuation ("3d printing" matches "3D-printing").
 - A trailing ``*`` matches any word ending ("manufactur*" matches "manufacturing").
 - Words written in capitals (``AI``, ``CHIPS``) match only in capitals, and so does a one-word
-  term with an initial capital (``Act``, ``Inc``); everything else ignores case.
+  term with an initial capital (``Act``, ``Inc``).
 - Terms with Chinese characters match as plain text (Chinese has no spaces between words).
+
+Matching tokenises each text once and looks terms up in dictionaries, so the cost grows with
+the length of the text, not with the number of terms.
 """
 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
-
-
-def compile_term(term: str) -> re.Pattern[str]:
-    """A regular expression for one term; ValueError explains a term that cannot be used."""
-    raw = term.strip()
-    if not raw or raw == "*":
-        raise ValueError("empty term")
-    if _CJK.search(raw):
-        return re.compile(re.escape(raw.rstrip("*")))
-    stem = raw.endswith("*")
-    body = raw.rstrip("*")
-    words = [w for w in re.split(r"[\s-]+", body) if w]
-    if not words:
-        raise ValueError(f"term {term!r} has no words")
-    proper = len(words) == 1 and words[0][0].isupper()
-    pattern = r"[\s\-]+".join(
-        f"(?-i:{re.escape(w)})" if proper or _is_acronym(w) else re.escape(w) for w in words
-    )
-    start = r"(?<![\w])" if body[0].isalnum() else ""
-    end = r"\w*" if stem else (r"(?![\w])" if body[-1].isalnum() else "")
-    return re.compile(start + pattern + end, re.IGNORECASE)
-
-
-def _is_acronym(word: str) -> bool:
-    letters = [c for c in word if c.isalpha()]
-    return len(letters) >= 2 and all(c.isupper() for c in letters)
+_WORD = re.compile(r"\w+")
+FIELD_FACTORS = {"title": 1.0, "summary": 0.7, "text": 0.4}
 
 
 @dataclass(frozen=True)
 class Term:
+    """One parsed term: its words (lowercased unless case-sensitive), and how they match."""
+
     text: str
     weight: float
-    pattern: re.Pattern[str]
+    words: tuple[str, ...]
+    exact_case: tuple[bool, ...]
+    stem: bool
+    cjk: bool
 
 
 @dataclass(frozen=True)
@@ -58,20 +44,94 @@ class Hit:
     field: str
 
 
-FIELD_FACTORS = {"title": 1.0, "summary": 0.7, "text": 0.4}
+def parse_term(text: str, weight: float = 1.0) -> Term:
+    """Parse a term; ValueError explains a term that cannot be used."""
+    raw = text.strip()
+    body = raw.rstrip("*")
+    if not body:
+        raise ValueError("empty term")
+    if _CJK.search(body):
+        return Term(text, weight, (body,), (True,), False, True)
+    words = _WORD.findall(body)
+    if not words:
+        raise ValueError(f"term {text!r} has no letters or digits")
+    proper = len(words) == 1 and words[0][0].isupper()
+    exact = tuple(proper or _is_acronym(w) for w in words)
+    lowered = tuple(w if e else w.lower() for w, e in zip(words, exact, strict=True))
+    return Term(text, weight, lowered, exact, raw.endswith("*"), False)
 
 
-def compile_terms(terms: dict[str, float]) -> tuple[Term, ...]:
-    return tuple(Term(t, float(w), compile_term(t)) for t, w in terms.items())
+def compile_term(text: str) -> Term:
+    """Validate one term (used by the configuration loader)."""
+    return parse_term(text)
 
 
-def match(group: str, terms: tuple[Term, ...], fields: dict[str, str]) -> list[Hit]:
-    """Each term counts once, in the most telling field it occurs in."""
-    hits = []
-    for term in terms:
+def _is_acronym(word: str) -> bool:
+    letters = [c for c in word if c.isalpha()]
+    return len(letters) >= 2 and all(c.isupper() for c in letters)
+
+
+class TermIndex:
+    """Many groups of weighted terms, matched together."""
+
+    def __init__(self, groups: dict[str, dict[str, float]]) -> None:
+        self._by_word: dict[str, list[tuple[str, Term]]] = defaultdict(list)
+        self._by_stem: dict[str, list[tuple[str, Term]]] = defaultdict(list)
+        self._cjk: list[tuple[str, Term]] = []
+        self._stem_lengths: set[int] = set()
+        for group, terms in groups.items():
+            for text, weight in terms.items():
+                self._add(group, parse_term(text, float(weight)))
+
+    def _add(self, group: str, term: Term) -> None:
+        if term.cjk:
+            self._cjk.append((group, term))
+        elif term.stem and len(term.words) == 1:
+            self._by_stem[term.words[0].lower()].append((group, term))
+            self._stem_lengths.add(len(term.words[0]))
+        else:
+            self._by_word[term.words[0].lower()].append((group, term))
+
+    def match(self, fields: dict[str, str]) -> list[Hit]:
+        """Each (group, term) counts once, in the most telling field it occurs in."""
+        hits: dict[tuple[str, str], Hit] = {}
         for field, factor in FIELD_FACTORS.items():
             text = fields.get(field)
-            if text and term.pattern.search(text):
-                hits.append(Hit(group, term.text, term.weight * factor, field))
-                break
-    return hits
+            if not text:
+                continue
+            for group, term in self._found(text):
+                key = (group, term.text)
+                if key not in hits:
+                    hits[key] = Hit(group, term.text, term.weight * factor, field)
+        return list(hits.values())
+
+    def _found(self, text: str) -> Iterable[tuple[str, Term]]:
+        tokens = _WORD.findall(text)
+        lowered = [t.lower() for t in tokens]
+        for i, token in enumerate(lowered):
+            for group, term in self._by_word.get(token, ()):
+                if _matches_at(term, tokens, lowered, i):
+                    yield group, term
+            for length in self._stem_lengths:
+                if length <= len(token):
+                    for group, term in self._by_stem.get(token[:length], ()):
+                        if not term.exact_case[0] or tokens[i].startswith(term.words[0]):
+                            yield group, term
+        if self._cjk and _CJK.search(text):
+            for group, term in self._cjk:
+                if term.words[0] in text:
+                    yield group, term
+
+
+def _matches_at(term: Term, tokens: list[str], lowered: list[str], start: int) -> bool:
+    if start + len(term.words) > len(tokens):
+        return False
+    last = len(term.words) - 1
+    for offset, (word, exact) in enumerate(zip(term.words, term.exact_case, strict=True)):
+        candidate = tokens[start + offset] if exact else lowered[start + offset]
+        if offset == last and term.stem:
+            if not candidate.startswith(word):
+                return False
+        elif candidate != word:
+            return False
+    return True

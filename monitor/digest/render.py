@@ -38,7 +38,7 @@ def safe_url(url: str) -> str:
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("monitor.digest", "templates"),
-        autoescape=select_autoescape(["html"]),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=False),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,

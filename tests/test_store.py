@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import inspect
+
+from monitor.config import SourceConfig
+from monitor.items import Classification, Entry
+from monitor.store import Store
+from monitor.store.db import current_revision
+from monitor.store.repo import PollRecord
+
+NOW = datetime(2026, 5, 14, 8, 0, tzinfo=UTC)
+DECISION = Classification(True, 0.9, ("semiconductors",), "funding", ("semiconductors: 'chips'",))
+
+
+def entry(url: str = "https://www.nsf.gov/news/chips/?WT.mc_id=1", **changes: object) -> Entry:
+    from monitor.dedup import canonical_url, clean_link
+
+    base = Entry(
+        source_id="nsf-news",
+        publisher="nsf",
+        canonical_url=canonical_url(url),
+        url=clean_link(url),
+        guid=None,
+        title="NSF invests in chips",
+        summary="Grants for chip research.",
+        published_at=NOW,
+        published_date=date(2026, 5, 14),
+        date_source="feed",
+        date_note=None,
+        language="en",
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def sources(store: Store) -> None:
+    store.sync_sources(
+        [
+            SourceConfig(id=i, name=i, kind="rss", url=f"https://{i}.gov/feed", publisher=p)
+            for i, p in [("nsf-news", "nsf"), ("partner", "whitehouse")]
+        ],
+        NOW,
+    )
+
+
+def test_migrations_create_the_schema_and_are_idempotent(db_url: str) -> None:
+    store = Store(db_url)
+    tables = set(inspect(store.engine).get_table_names())
+    assert {"sources", "items", "item_sources", "polls", "digests", "deliveries"} <= tables
+    assert current_revision(store.engine) is not None
+    store.close()
+    again = Store(db_url)  # a restart applies nothing twice
+    assert current_revision(again.engine) == current_revision(store.engine)
+    again.close()
+
+
+def test_new_then_unchanged_then_updated(db_url: str) -> None:
+    store = Store(db_url)
+    sources(store)
+    first = store.save_entries([(entry(), DECISION)], NOW)
+    assert (first.new, first.updated) == (1, 0)
+    same = store.save_entries([(entry(url="http://nsf.gov/news/chips"), DECISION)], NOW)
+    assert (same.new, same.updated) == (0, 0) and same.item_ids == first.item_ids
+    changed = store.save_entries(
+        [(entry(title="NSF invests $42M in chips"), DECISION)], NOW + timedelta(hours=6)
+    )
+    assert (changed.new, changed.updated) == (0, 1) and changed.item_ids == first.item_ids
+    item = store.item(first.item_ids[0])
+    assert item is not None and item.title == "NSF invests $42M in chips"
+    assert item.url == "https://www.nsf.gov/news/chips/"  # shown as published, without tracking
+    store.close()
+
+
+def test_same_url_from_two_sources_is_one_item_linked_twice(db_url: str) -> None:
+    store = Store(db_url)
+    sources(store)
+    a = store.save_entries([(entry(), DECISION)], NOW)
+    b = store.save_entries([(entry(source_id="partner", publisher="whitehouse"), DECISION)], NOW)
+    assert b.new == 0 and a.item_ids == b.item_ids
+    item = store.item(a.item_ids[0])
+    assert item is not None
+    assert sorted(m.source_id for m in item.mentions) == ["nsf-news", "partner"]
+    store.close()
+
+
+def test_guid_keeps_identity_when_the_url_changes(db_url: str) -> None:
+    store = Store(db_url)
+    sources(store)
+    a = store.save_entries([(entry(guid="urn:nsf:123"), DECISION)], NOW)
+    moved = entry(url="https://new.nsf.gov/news/chips-moved", guid="urn:nsf:123")
+    b = store.save_entries([(moved, DECISION)], NOW)
+    assert b.new == 0 and b.item_ids == a.item_ids
+    store.close()
+
+
+def test_same_story_from_another_source(db_url: str) -> None:
+    store = Store(db_url)
+    sources(store)
+    a = store.save_entries(
+        [(entry(title="NSF awards $42.4 million to strengthen semiconductor workforce"), DECISION)],
+        NOW,
+    )
+    b = store.save_entries(
+        [
+            (
+                entry(
+                    url="https://www.whitehouse.gov/briefings/nsf-semiconductor-workforce/",
+                    source_id="partner",
+                    publisher="whitehouse",
+                    title="NSF awards $42.4 million to strengthen the semiconductor workforce",
+                ),
+                DECISION,
+            )
+        ],
+        NOW,
+    )
+    assert b.new == 1
+    first, second = store.item(a.item_ids[0]), store.item(b.item_ids[0])
+    assert first and second and first.story_id == second.story_id == first.id
+    store.close()
+
+
+def test_a_later_date_replaces_first_seen(db_url: str) -> None:
+    store = Store(db_url)
+    sources(store)
+    undated = entry(published_at=None, published_date=None, date_source="first_seen")
+    a = store.save_entries([(undated, DECISION)], NOW)
+    b = store.save_entries([(entry(), DECISION)], NOW)
+    assert b.updated == 1
+    item = store.item(a.item_ids[0])
+    assert item and item.published_date == date(2026, 5, 14) and item.date_source == "feed"
+    store.close()
+
+
+def test_poll_records_and_source_state(db_url: str) -> None:
+    store = Store(db_url)
+    sources(store)
+    ok = PollRecord("nsf-news", NOW, NOW, "ok", 200, 3, 3, 0, etag='"e1"',
+                    validators_url="https://nsf-news.gov/feed")  # fmt: skip
+    store.record_poll(ok)
+    store.save_entries([(entry(), DECISION)], NOW)
+    state = store.source_state("nsf-news")
+    assert state.etag == '"e1"' and "https://nsf.gov/news/chips" in state.known_urls
+    for _ in range(2):
+        store.record_poll(PollRecord("nsf-news", NOW, NOW, "error", 500, error="HTTP 500"))
+    status = {s.id: s for s in store.statuses(NOW)}["nsf-news"]
+    assert status.consecutive_failures == 2 and status.last_error == "HTTP 500"
+    assert status.last_success_at == NOW and status.items_7d == 1
+    store.record_poll(PollRecord("nsf-news", NOW, NOW, "not_modified", 304))
+    assert {s.id: s for s in store.statuses(NOW)}["nsf-news"].consecutive_failures == 0
+    store.close()
+
+
+def test_changed_source_url_drops_its_validators(db_url: str) -> None:
+    store = Store(db_url)
+    sources(store)
+    store.record_poll(PollRecord("nsf-news", NOW, NOW, "ok", 200, etag='"e1"',
+                                 validators_url="https://old.gov/feed"))  # fmt: skip
+    assert store.source_state("nsf-news").etag is None  # the configured URL is another one
+    store.close()
