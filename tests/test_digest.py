@@ -183,3 +183,30 @@ def test_files_written_atomically_and_deterministically(tmp_path: Path) -> None:
     assert [p.read_text(encoding="utf-8") for p in paths] == [
         rendered[f] for f in ("md", "html", "txt")
     ]
+
+
+@pytest.mark.parametrize("profile", ["cas", "zj", "idei"])
+def test_every_shipped_profile_renders_its_layout(profile: str) -> None:
+    items = [
+        item(1, "National Semiconductor Strategy released", "strategy", score=0.95,
+             publisher="whitehouse"),
+        item(2, "NSF awards grants for chips", "funding", score=0.7),
+        item(3, "Researchers discover a 2D magnet", "research", score=0.9),
+    ]  # fmt: skip
+    chosen = CONFIG.digest.profiles[profile]
+    selection = select(items, WEEK, profile, chosen, CONFIG.publishers)
+    rendered = render(build_view(selection, CONFIG), chosen.layout)
+    txt = rendered["txt"]
+    assert txt.startswith(chosen.title)
+    for title in ("National Semiconductor Strategy released", "Researchers discover a 2D magnet"):
+        assert title in txt and title in rendered["html"] and title in rendered["md"]
+    if chosen.layout == "zj":
+        assert "本期内容提要" in txt and "（美国国家科学基金会（NSF））" in txt
+        assert txt.index("本期内容提要") < txt.index("本期目录") < txt.index("科技战略\n")
+    if chosen.layout == "idei":
+        assert (
+            "资料来源：美国白宫 新闻 National Semiconductor Strategy released, 2024-09-24." in txt
+        )
+        assert "1. 美白宫：National Semiconductor Strategy released" in txt
+    if chosen.layout == "cas":
+        assert "专题" in txt and "编译自[2024-09-24]" in txt

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from monitor.normalise import normalise
 from monitor.sources import registry
 from monitor.sources.html import HtmlSource
 from monitor.sources.rss import RssSource
-from tests.conftest import data
+from tests.conftest import DATA, data
 
 NOW = datetime(2026, 5, 20, tzinfo=UTC)
 
@@ -220,3 +221,14 @@ def test_future_date_is_not_trusted() -> None:
     entry = normalise(item, rss(), NOW)
     assert entry.published_date is None and entry.date_source == "first_seen"
     assert entry.date_note and "future date" in entry.date_note
+
+
+@pytest.mark.parametrize("path", sorted(DATA.glob("*.xml")), ids=lambda p: p.name)
+def test_fixture_feeds_parse_without_warnings(path: Path) -> None:
+    result = registry.get("rss").parse(path.read_bytes(), "https://x.gov/feed", None, rss())
+    assert result.items and result.warnings == []
+    for item in result.items:
+        assert item.title and item.url.startswith("https://")
+    undated = [i.title for i in result.items if i.published is None]
+    assert undated == (["Antarctic research vessel completes first science cruise"]
+                       if path.name == "nsf_news_rss.xml" else [])  # fmt: skip

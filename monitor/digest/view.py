@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from monitor.config import Config, Publisher
-from monitor.digest.select import Entry, Selection
+from monitor.digest.select import Entry, Selection, rank_key
 from monitor.items import StoredItem
 from monitor.text import lead
 
@@ -83,11 +83,16 @@ def build_view(selection: Selection, config: Config) -> DigestView:
     profile = config.digest.profiles[selection.profile]
     week = selection.week
     counter = iter(range(1, selection.count + 1))
+    views: dict[int, ItemView] = {}
+    for section in selection.sections:
+        for entry in section.entries:
+            views[entry.item.id] = _item(entry, config, next(counter))
     sections = tuple(
-        SectionView(s.key, s.label, tuple(_item(e, config, next(counter)) for e in s.entries))
+        SectionView(s.key, s.label, tuple(views[e.item.id] for e in s.entries))
         for s in selection.sections
     )
-    ranked = sorted((i for s in sections for i in s.items), key=lambda i: i.number)
+    entries = [e for s in selection.sections for e in s.entries]
+    ranked = [views[e.item.id] for e in sorted(entries, key=rank_key)]
     return DigestView(
         title=profile.title,
         week=week.label,

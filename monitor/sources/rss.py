@@ -30,9 +30,8 @@ class RssKind:
     def parse(
         self, content: bytes, url: str, encoding: str | None, source: SourceConfig
     ) -> ParseResult:
-        headers = {"content-location": url}
-        if encoding:
-            headers["content-type"] = f"application/xml; charset={encoding}"
+        content_type = f"application/xml; charset={encoding}" if encoding else "application/xml"
+        headers = {"content-location": url, "content-type": content_type}
         feed = feedparser.parse(content, response_headers=headers, sanitize_html=True)
         if not content.strip():
             raise ParseError("empty response")
