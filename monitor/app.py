@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor.classify import Classifier
 from monitor.config import Config, SourceConfig, load_config
@@ -20,7 +21,12 @@ from monitor.http import HttpClient
 from monitor.poll import Fetch, fetch_source, poll_sources
 from monitor.settings import Settings
 from monitor.store import Store
+from monitor.store.health import HealthStore
+from monitor.store.outbox import Outbox
 from monitor.store.repo import PollRecord, SourceState
+
+if TYPE_CHECKING:
+    from monitor.deliver import Deliverer
 
 
 def utcnow() -> datetime:
@@ -50,6 +56,23 @@ class App:
     @cached_property
     def classifier(self) -> Classifier:
         return Classifier(self.config)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        service = self.config.service
+        return Outbox(
+            self.store, max_attempts=service.delivery_attempts, backoff=service.delivery_backoff
+        )
+
+    @cached_property
+    def health(self) -> HealthStore:
+        return HealthStore(self.store)
+
+    @cached_property
+    def deliverer(self) -> Deliverer:
+        from monitor.deliver import Deliverer
+
+        return Deliverer(self)
 
     @property
     def timezone(self) -> str:

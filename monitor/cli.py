@@ -26,7 +26,8 @@ from monitor.settings import Settings
 from monitor.store.repo import PollRecord
 
 F = TypeVar("F", bound=Callable[..., Any])
-out = Console(soft_wrap=True)
+# Tables wider than 80 columns when the output is not a terminal (pipes, logs, tests).
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -42,7 +43,8 @@ def _configure_logging(level: str) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     handler.set_name("monitor-cli")
     root.handlers = [h for h in root.handlers if h.get_name() != "monitor-cli"] + [handler]
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    for noisy in ("werkzeug", "alembic", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _errors(func: F) -> F:
@@ -76,9 +78,12 @@ def _app(ctx: click.Context) -> Iterator[App]:
 
 @click.group()
 @click.option(
-    "--config", "config_path", type=click.Path(path_type=Path), envvar="MONITOR_CONFIG",
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    envvar="MONITOR_CONFIG",
     help="Configuration file (default: ./sources.yaml).",
-)  # fmt: skip
+)
 @click.option("--log-level", default="INFO", show_default=True, envvar="MONITOR_LOG_LEVEL")
 @click.version_option(package_name="monitor")
 @click.pass_context
@@ -130,9 +135,14 @@ def _poll_table(records: list[PollRecord]) -> None:
         style = {"error": "red", "not_modified": "dim"}.get(r.outcome, "")
         note = r.error or "; ".join(r.warnings)
         table.add_row(
-            r.source_id, f"[{style}]{r.outcome}[/]" if style else r.outcome,
-            str(r.http_status or ""), str(r.found), str(r.new), str(r.updated), note,
-        )  # fmt: skip
+            r.source_id,
+            f"[{style}]{r.outcome}[/]" if style else r.outcome,
+            str(r.http_status or ""),
+            str(r.found),
+            str(r.new),
+            str(r.updated),
+            note,
+        )
     out.print(table)
     failed = sum(r.outcome == "error" for r in records)
     out.print(f"{len(records)} sources, {failed} failed, {sum(r.new for r in records)} new items")
@@ -153,7 +163,8 @@ def run(ctx: click.Context, once: bool) -> None:
             return
         from monitor.service import serve
 
-        sys.exit(serve(app))
+        code = serve(app)
+    sys.exit(code)
 
 
 def _current_label(app: App) -> str:
@@ -168,20 +179,98 @@ def _current_label(app: App) -> str:
 @cli.command()
 @click.option("--week", metavar="YYYY-Www", help="ISO week (default: the last complete one).")
 @click.option("--profile", metavar="NAME", help="Digest profile (default from sources.yaml).")
+@click.option("--send", is_flag=True, help="Also email it to the profiles' recipients (once).")
+@click.option("--resend", is_flag=True, help="Email it again even if it was sent.")
 @click.pass_context
 @_errors
-def digest(ctx: click.Context, week: str | None, profile: str | None) -> None:
-    """Draft a week's digest into the digest directory."""
+def digest(
+    ctx: click.Context, week: str | None, profile: str | None, send: bool, resend: bool
+) -> None:
+    """Draft a week's digest into the digest directory (and send it with --send)."""
     with _app(ctx) as app:
         try:
             chosen = app.week(week)
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="--week") from e
-        try:
-            drafted = app.draft(chosen, profile)
-        except KeyError as e:
-            raise click.BadParameter(str(e.args[0]), param_hint="--profile") from e
-    _print_drafted(drafted)
+        if profile and profile not in app.config.digest.profiles:
+            known = ", ".join(app.config.digest.profiles)
+            raise click.BadParameter(
+                f"no profile {profile!r} (defined: {known})", param_hint="--profile"
+            )
+        if not (send or resend):
+            _print_drafted(app.draft(chosen, profile))
+            return
+        if not app.deliverer.smtp_ready:
+            raise click.UsageError("--send needs an SMTP server: set MONITOR_SMTP_HOST")
+        _send_digest(app, chosen, profile, resend)
+
+
+def _send_digest(app: App, week: Any, profile: str | None, resend: bool) -> None:
+    outcomes = [
+        o
+        for o in app.deliverer.digest(week, send=True, resend=resend)
+        if profile is None or o.profile == profile
+    ]
+    failed = False
+    for outcome in outcomes:
+        _print_drafted(outcome.drafted)
+        out.print(f"  email: {outcome.note}", highlight=False)
+        for d in app.outbox.deliveries(week.label, outcome.profile):
+            out.print(
+                f"  {d.recipient}: {d.status}" + (f" ({d.last_error})" if d.last_error else ""),
+                highlight=False,
+            )
+            failed = failed or d.status != "sent"
+    if failed:
+        sys.exit(1)
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+@_errors
+def deliveries(ctx: click.Context) -> None:
+    """List digest deliveries (and retry failed ones with `deliveries retry`)."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(deliveries_list)
+
+
+@deliveries.command("list")
+@click.option("--status", type=click.Choice(["pending", "sending", "sent", "failed"]))
+@click.pass_context
+@_errors
+def deliveries_list(ctx: click.Context, status: str | None) -> None:
+    """Every delivery: week, profile, recipient, status, attempts, error."""
+    with _app(ctx) as app:
+        rows = app.outbox.deliveries(status=status)
+    table = Table("week", "profile", "recipient", "status", "attempts", "sent", "error")
+    for d in rows:
+        table.add_row(
+            d.week,
+            d.profile,
+            d.recipient,
+            d.status,
+            str(d.attempts),
+            _when(d.sent_at),
+            d.last_error or "",
+        )
+    out.print(table)
+
+
+@deliveries.command("retry")
+@click.option("--week", metavar="YYYY-Www")
+@click.pass_context
+@_errors
+def deliveries_retry(ctx: click.Context, week: str | None) -> None:
+    """Put failed deliveries back in the queue and send what is due now."""
+    with _app(ctx) as app:
+        count = app.outbox.requeue_deliveries(app.clock(), week=week)
+        results = app.deliverer.send_due()
+    out.print(
+        f"{count} failed deliveries queued again; sent now: "
+        f"{sum(s == 'sent' for _, s in results)} of {len(results)}"
+    )
+    if any(s != "sent" for _, s in results):
+        sys.exit(1)
 
 
 def _print_drafted(drafted: Any) -> None:
@@ -230,9 +319,11 @@ def sources_check(ctx: click.Context) -> None:
     for source in config.sources:
         kinds[source.kind] = kinds.get(source.kind, 0) + 1
     summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
-    out.print(f"{config.path}: OK — {len(config.sources)} sources ({summary}), "
-              f"{len(config.topics)} topics, {len(config.digest.profiles)} profiles",
-              highlight=False)  # fmt: skip
+    out.print(
+        f"{config.path}: OK — {len(config.sources)} sources ({summary}), "
+        f"{len(config.topics)} topics, {len(config.digest.profiles)} profiles",
+        highlight=False,
+    )
 
 
 @sources.command("try")
@@ -250,8 +341,11 @@ def sources_try(ctx: click.Context, source_id: str) -> None:
             raise MonitorError(f"{source_id}: {result.error}")
         fetched = result.fetched
         assert fetched is not None
-        out.print(f"{fetched.final_url} → HTTP {fetched.status}, {len(fetched.content)} bytes, "
-                  f"{len(result.entries)} items", highlight=False)  # fmt: skip
+        out.print(
+            f"{fetched.final_url} → HTTP {fetched.status}, {len(fetched.content)} bytes, "
+            f"{len(result.entries)} items",
+            highlight=False,
+        )
         for warning in result.warnings:
             out.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
         for number, entry in enumerate(result.entries, start=1):
@@ -281,13 +375,44 @@ def status(ctx: click.Context) -> None:
     """Per source: last poll, last success, consecutive failures, items in the last 7 days."""
     with _app(ctx) as app:
         rows = app.store.statuses(app.clock())
-    table = Table("source", "kind", "last poll", "last success", "failures", "7 days", "last error")
+        incidents: dict[str, list[str]] = {}
+        for incident in app.health.incidents():
+            incidents.setdefault(incident.source_id, []).append(incident.kind)
+        stats = {s.id: s for s in app.health.stats(app.clock().date())}
+        failed = app.outbox.deliveries(status="failed")
+        pending = app.outbox.deliveries(status="pending")
+    table = Table(
+        "source",
+        "kind",
+        "last poll",
+        "last success",
+        "failures",
+        "last item",
+        "7 days",
+        "per week (8)",
+        "incident",
+        "last error",
+    )
     for r in rows:
+        s = stats.get(r.id)
         table.add_row(
-            r.id, r.kind, _when(r.last_poll_at), _when(r.last_success_at),
-            str(r.consecutive_failures), str(r.items_7d), r.last_error or "",
-        )  # fmt: skip
+            r.id,
+            r.kind,
+            _when(r.last_poll_at),
+            _when(r.last_success_at),
+            str(r.consecutive_failures),
+            str(s.last_item_date or "—") if s else "—",
+            str(r.items_7d),
+            " ".join(map(str, s.weekly_counts)) if s else "",
+            ", ".join(incidents.get(r.id, [])),
+            r.last_error or "",
+        )
     out.print(table)
+    out.print(f"deliveries: {len(pending)} pending, {len(failed)} failed")
+    for d in failed:
+        out.print(
+            f"  failed: {d.week} {d.profile} → {d.recipient}: {d.last_error}", highlight=False
+        )
 
 
 def _when(value: datetime | None) -> str:

@@ -8,6 +8,8 @@ brings its own schema.
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 import re
 from collections.abc import Iterable
 from datetime import timedelta
@@ -96,6 +98,11 @@ class SourceConfig(Model):
     headers: dict[str, str] = Field(default_factory=dict)
     date_in_url: str | None = None  # regex; its first group is an ISO date (YYYY-MM-DD)
 
+    def fingerprint(self) -> str:
+        """Changes whenever the definition changes (so cached validators are dropped)."""
+        dumped = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha1(dumped.encode()).hexdigest()
+
     @field_validator("date_in_url")
     @classmethod
     def _regex(cls, value: str | None) -> str | None:
@@ -178,20 +185,39 @@ class ProfileConfig(Model):
 
 class DigestConfig(Model):
     timezone: str = "Asia/Shanghai"
-    schedule: str = "mon 08:00"
+    schedule: str = "mon 08:00"  # "mon 08:00", a crontab line "0 8 * * mon", or "every 30s"
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        from monitor.schedule import parse_schedule
+
+        parse_schedule(value)
+        return value
+
     default_profile: str = "cas"
     profiles: dict[str, ProfileConfig]
 
 
 class ServiceConfig(Model):
-    interval: Duration = parse_duration("6h")
-    jitter: Duration = parse_duration("10m")
+    """How ``monitor run`` behaves unattended."""
+
+    interval: Duration = parse_duration("6h")  # default poll interval of a source
+    jitter: Duration = parse_duration("10m")  # random delay added to each poll
     misfire_grace: Duration = parse_duration("1h")
     shutdown_timeout: Duration = parse_duration("30s")
+    poll_lease: Duration = parse_duration("15m")  # a crashed poll's claim expires after this
     failure_threshold: int = Field(3, ge=1)
     silence_factor: float = Field(4.0, ge=1)
+    health_interval: Duration = parse_duration("10m")
     maintainers: list[str] = Field(default_factory=list)
+    outbox_interval: Duration = parse_duration("1m")  # how often due emails are (re)tried
+    delivery_backoff: Duration = parse_duration("2m")  # doubles with each failed attempt
+    delivery_attempts: int = Field(6, ge=1)
+    delivery_lease: Duration = parse_duration("5m")
+    http_host: str = "0.0.0.0"
     http_port: int = Field(8080, ge=0, le=65535)
+    healthz_max_poll_age: Duration | None = None  # default: twice the shortest interval
     article_fetch_limit: int = Field(20, ge=0)
 
 

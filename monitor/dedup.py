@@ -23,10 +23,27 @@ from w3lib.url import canonicalize_url
 TRACKING_PREFIXES = ("utm_", "wt.", "mc_", "_hs", "hsa_", "pk_", "mtm_", "ga_", "__s")
 TRACKING_NAMES = frozenset(
     {
-        "fbclid", "gclid", "dclid", "msclkid", "yclid", "twclid", "igshid", "mkt_tok", "_ga",
-        "_gl", "cmpid", "ocid", "ncid", "s_cid", "sr_share", "ref_src", "xtor", "spm", "smid",
+        "fbclid",
+        "gclid",
+        "dclid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "igshid",
+        "mkt_tok",
+        "_ga",
+        "_gl",
+        "cmpid",
+        "ocid",
+        "ncid",
+        "s_cid",
+        "sr_share",
+        "ref_src",
+        "xtor",
+        "spm",
+        "smid",
     }
-)  # fmt: skip
+)
 
 
 def canonical_url(url: str) -> str:

@@ -149,7 +149,7 @@ def store_fetch(store: Store, classifier: Classifier, result: Fetch) -> PollReco
             updated=saved.updated,
             etag=fetched.etag if fetched else None,
             last_modified=fetched.last_modified if fetched else None,
-            validators_url=result.source.url,
+            validators_for=result.source.fingerprint(),
             **base,  # type: ignore[arg-type]
         )
     store.record_poll(record)
@@ -162,14 +162,23 @@ def _log(record: PollRecord) -> None:
     if record.outcome == "error":
         log.warning(
             "poll source=%s outcome=error status=%s ms=%d error=%s",
-            record.source_id, record.http_status, ms, record.error,
-        )  # fmt: skip
+            record.source_id,
+            record.http_status,
+            ms,
+            record.error,
+        )
         return
     log.info(
         "poll source=%s outcome=%s new=%d updated=%d found=%d status=%s ms=%d warnings=%d",
-        record.source_id, record.outcome, record.new, record.updated, record.found,
-        record.http_status, ms, len(record.warnings),
-    )  # fmt: skip
+        record.source_id,
+        record.outcome,
+        record.new,
+        record.updated,
+        record.found,
+        record.http_status,
+        ms,
+        len(record.warnings),
+    )
 
 
 def poll_sources(

@@ -6,6 +6,7 @@ Secrets (the SMTP password) come only from here, never from sources.yaml.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ class SmtpSettings:
     password: str | None = field(default=None, repr=False)
     mail_from: str = "monitor@localhost"
     timeout: float = 30.0
+    cafile: str | None = None
 
     @property
     def configured(self) -> bool:
@@ -40,6 +42,8 @@ class Settings:
     timezone: str | None = None
     http_port: int | None = None
     digest_to: tuple[str, ...] = ()
+    alert_to: tuple[str, ...] = ()
+    instance: str = ""
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
 
     @property
@@ -75,6 +79,7 @@ class Settings:
             user=env.get("MONITOR_SMTP_USER") or None,
             password=env.get("MONITOR_SMTP_PASSWORD") or None,
             mail_from=env.get("MONITOR_MAIL_FROM") or "monitor@localhost",
+            cafile=env.get("MONITOR_SMTP_CAFILE") or None,
         )
         port = env.get("MONITOR_HTTP_PORT")
         settings = cls(
@@ -84,11 +89,15 @@ class Settings:
             database_url=env.get("MONITOR_DATABASE_URL", ""),
             timezone=env.get("MONITOR_TZ") or None,
             http_port=number("MONITOR_HTTP_PORT", 0) if port else None,
-            digest_to=tuple(
-                a.strip() for a in env.get("MONITOR_DIGEST_TO", "").split(",") if a.strip()
-            ),
+            digest_to=_addresses(env.get("MONITOR_DIGEST_TO", "")),
+            alert_to=_addresses(env.get("MONITOR_ALERT_TO", "")),
+            instance=env.get("MONITOR_INSTANCE") or f"{socket.gethostname()}:{os.getpid()}",
             smtp=smtp,
         )
         if problems:
             raise ConfigError(problems)
         return settings
+
+
+def _addresses(value: str) -> tuple[str, ...]:
+    return tuple(a.strip() for a in value.split(",") if a.strip())

@@ -107,18 +107,51 @@ def serve(site: HTTPServer, path: str, body: bytes, content_type: str) -> None:
 
 
 def source(source_id: str, kind: str, url: str, publisher: str, **extra: Any) -> dict[str, Any]:
-    return {"id": source_id, "name": source_id, "kind": kind, "url": url,
-            "publisher": publisher, "fetch_articles": False} | extra  # fmt: skip
+    return {
+        "id": source_id,
+        "name": source_id,
+        "kind": kind,
+        "url": url,
+        "publisher": publisher,
+        "fetch_articles": False,
+    } | extra
 
 
-def make_app(tmp_path: Path, db_url: str, config: dict[str, Any], clock: Clock) -> Any:
+def make_app(
+    tmp_path: Path, db_url: str, config: dict[str, Any], clock: Clock, **settings: Any
+) -> Any:
     from monitor.app import App
     from monitor.config import load_config
     from monitor.settings import Settings
 
     path = write_config(tmp_path / "sources.yaml", config)
-    settings = Settings(
-        config_path=path, database_url=db_url, digest_dir=tmp_path / "digests",
-        data_dir=tmp_path / "data",
-    )  # fmt: skip
-    return App(settings, load_config(path), clock=clock)
+    values = {
+        "config_path": path,
+        "database_url": db_url,
+        "digest_dir": tmp_path / "digests",
+        "data_dir": tmp_path / "data",
+        "instance": "test",
+    }
+    return App(Settings(**(values | settings)), load_config(path), clock=clock)
+
+
+def smtp_settings(port: int, **changes: Any) -> Any:
+    from monitor.settings import SmtpSettings
+
+    values = {
+        "host": "127.0.0.1",
+        "port": port,
+        "tls": "none",
+        "timeout": 5.0,
+        "mail_from": "monitor@bulletin.example.org",
+    }
+    return SmtpSettings(**(values | changes))
+
+
+@pytest.fixture
+def mailserver() -> Iterator[Any]:
+    from tests.mailserver import MailServer
+
+    server = MailServer().start()
+    yield server
+    server.stop()

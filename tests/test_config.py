@@ -94,8 +94,14 @@ def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
 
 def test_duplicate_ids_and_keys_and_bad_selectors(tmp_path: Path) -> None:
     config = base_config()
-    source = {"id": "a", "name": "A", "publisher": "nsf", "kind": "html", "url": "https://a.gov/",
-              "selectors": {"item": "li[", "title": "a"}}  # fmt: skip
+    source = {
+        "id": "a",
+        "name": "A",
+        "publisher": "nsf",
+        "kind": "html",
+        "url": "https://a.gov/",
+        "selectors": {"item": "li[", "title": "a"},
+    }
     config["sources"] = [source, {**source, "selectors": {"item": "li", "title": "a"}}]
     path = write_config(tmp_path / "sources.yaml", config)
     found = "\n".join(problems_of(path))

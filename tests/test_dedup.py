@@ -39,10 +39,14 @@ def candidate(item_id: int, title: str, source: str, day: date | None) -> StoryC
 
 def test_same_announcement_from_another_source_is_one_story() -> None:
     stored = [
-        candidate(1, "DoD awards $30 million to Northeast Microelectronics Coalition hub", "war",
-                  date(2024, 9, 18)),
+        candidate(
+            1,
+            "DoD awards $30 million to Northeast Microelectronics Coalition hub",
+            "war",
+            date(2024, 9, 18),
+        ),
         candidate(2, "Unrelated: Navy christens destroyer", "war", date(2024, 9, 18)),
-    ]  # fmt: skip
+    ]
     found = same_story(
         "Northeast Microelectronics Coalition hub receives $30 million DoD award",
         date(2024, 9, 19),

@@ -59,13 +59,18 @@ def test_weeks_follow_the_configured_time_zone() -> None:
 def test_sections_in_profile_order_feature_once_empty_omitted() -> None:
     items = [
         item(1, "NSF awards grants for chips", "funding", score=0.7),
-        item(2, "National Semiconductor Strategy released", "strategy", score=0.95,
-             publisher="whitehouse"),
+        item(
+            2,
+            "National Semiconductor Strategy released",
+            "strategy",
+            score=0.95,
+            publisher="whitehouse",
+        ),
         item(3, "Researchers discover a 2D magnet", "research", score=0.9),
         item(4, "New tariffs policy on steel", "strategy", score=0.6, publisher="whitehouse"),
         item(5, "Irrelevant ceremony", "strategy", relevant=False),
         item(6, "Last week's chip news", "funding", published_date=date(2024, 9, 20)),
-    ]  # fmt: skip
+    ]
     selection = select(items, WEEK, "cas", PROFILE, CONFIG.publishers)
     keys = [s.key for s in selection.sections]
     assert keys == ["feature", "strategy", "funding", "research"]  # no industry items: omitted
@@ -89,8 +94,15 @@ def test_ranking_and_max_items() -> None:
 
 def test_a_story_appears_once_with_related_coverage() -> None:
     lead = item(1, "DoD awards $30M to microelectronics hub", "funding", score=0.9, publisher="war")
-    echo = item(2, "Hub receives $30M DoD award", "funding", score=0.7, publisher="whitehouse",
-                story_id=1, published_date=date(2024, 9, 25))  # fmt: skip
+    echo = item(
+        2,
+        "Hub receives $30M DoD award",
+        "funding",
+        score=0.7,
+        publisher="whitehouse",
+        story_id=1,
+        published_date=date(2024, 9, 25),
+    )
     selection = select([lead, echo], WEEK, "cas", PROFILE, CONFIG.publishers)
     (entry,) = [e for s in selection.sections for e in s.entries]
     assert entry.item.id == 1 and [r.id for r in entry.related] == [2]
@@ -125,8 +137,13 @@ def test_undated_items_count_by_first_sighting_and_say_so() -> None:
 
 
 def test_item_anatomy_in_the_cas_profile() -> None:
-    selection = select([item(1, "NSF awards $42.4M for semiconductors", "funding")], WEEK, "cas",
-                       PROFILE, CONFIG.publishers)  # fmt: skip
+    selection = select(
+        [item(1, "NSF awards $42.4M for semiconductors", "funding")],
+        WEEK,
+        "cas",
+        PROFILE,
+        CONFIG.publishers,
+    )
     rendered = render(build_view(selection, CONFIG), "cas")
     txt = rendered["txt"]
     assert "美 NSF：NSF awards $42.4M for semiconductors" in txt  # headline skeleton
@@ -188,11 +205,16 @@ def test_files_written_atomically_and_deterministically(tmp_path: Path) -> None:
 @pytest.mark.parametrize("profile", ["cas", "zj", "idei"])
 def test_every_shipped_profile_renders_its_layout(profile: str) -> None:
     items = [
-        item(1, "National Semiconductor Strategy released", "strategy", score=0.95,
-             publisher="whitehouse"),
+        item(
+            1,
+            "National Semiconductor Strategy released",
+            "strategy",
+            score=0.95,
+            publisher="whitehouse",
+        ),
         item(2, "NSF awards grants for chips", "funding", score=0.7),
         item(3, "Researchers discover a 2D magnet", "research", score=0.9),
-    ]  # fmt: skip
+    ]
     chosen = CONFIG.digest.profiles[profile]
     selection = select(items, WEEK, profile, chosen, CONFIG.publishers)
     rendered = render(build_view(selection, CONFIG), chosen.layout)

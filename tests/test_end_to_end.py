@@ -35,18 +35,46 @@ def agency_site(site: HTTPServer) -> list[dict[str, object]]:
     serve(site, "/ornl/all-news", data("ornl_listing.html"), HTML)
     serve(site, "/wh/news/", data("whitehouse_listing.html"), HTML)
     return [
-        source("jrc-news", "rss", site.url_for("/jrc/rss_en"), "jrc", timezone="Europe/Brussels",
-               date_in_url=r"-(\d{4}-\d{2}-\d{2})_en$"),
+        source(
+            "jrc-news",
+            "rss",
+            site.url_for("/jrc/rss_en"),
+            "jrc",
+            timezone="Europe/Brussels",
+            date_in_url=r"-(\d{4}-\d{2}-\d{2})_en$",
+        ),
         source("ukri-news", "rss", site.url_for("/ukri/news/feed/"), "ukri"),
-        source("govuk-search", "rss", site.url_for("/govuk/search.atom"), "govuk",
-               timezone="Europe/London"),
-        source("nsf-news", "rss", site.url_for("/nsf/rss_www_news.xml"), "nsf",
-               timezone="America/New_York"),
-        source("ornl-news", "html", site.url_for("/ornl/all-news"), "ornl", selectors=ORNL,
-               section="research"),
-        source("whitehouse-news", "html", site.url_for("/wh/news/"), "whitehouse",
-               selectors=WHITE_HOUSE, timezone="America/New_York"),
-    ]  # fmt: skip
+        source(
+            "govuk-search",
+            "rss",
+            site.url_for("/govuk/search.atom"),
+            "govuk",
+            timezone="Europe/London",
+        ),
+        source(
+            "nsf-news",
+            "rss",
+            site.url_for("/nsf/rss_www_news.xml"),
+            "nsf",
+            timezone="America/New_York",
+        ),
+        source(
+            "ornl-news",
+            "html",
+            site.url_for("/ornl/all-news"),
+            "ornl",
+            selectors=ORNL,
+            section="research",
+        ),
+        source(
+            "whitehouse-news",
+            "html",
+            site.url_for("/wh/news/"),
+            "whitehouse",
+            selectors=WHITE_HOUSE,
+            timezone="America/New_York",
+        ),
+    ]
 
 
 def week_app(tmp_path: Path, db_url: str, site: HTTPServer, extra: list[dict[str, object]]) -> App:
@@ -111,9 +139,14 @@ def test_broken_sources_are_recorded_and_others_work(
         source("gone", "rss", site.url_for("/gone.xml"), "nsf"),
         source("error", "rss", site.url_for("/error.xml"), "nsf"),
         source("garbage", "rss", site.url_for("/garbage.xml"), "nsf"),
-        source("redesigned", "html", site.url_for("/redesigned/"), "whitehouse",
-               selectors={"item": "article.old-layout", "title": "h3 a"}),
-    ]  # fmt: skip
+        source(
+            "redesigned",
+            "html",
+            site.url_for("/redesigned/"),
+            "whitehouse",
+            selectors={"item": "article.old-layout", "title": "h3 a"},
+        ),
+    ]
     app = week_app(tmp_path, db_url, site, broken)
     records = {r.source_id: r for r in app.poll()}
     assert records["gone"].outcome == "error" and "HTTP 404" in (records["gone"].error or "")
@@ -143,22 +176,32 @@ def test_undated_listing_items_get_the_article_date(
     serve(site, "/royce/news/", listing, HTML)
     serve(site, "/royce/news/new-alloy-centre/", article, HTML)
     serve(site, "/royce/news/undated/", b"<html><body><p>No date here.</p></body></html>", HTML)
-    royce = source("royce", "html", site.url_for("/royce/news/"), "royce", fetch_articles=True,
-                   selectors={"item": "main a", "title": ":scope"})  # fmt: skip
+    royce = source(
+        "royce",
+        "html",
+        site.url_for("/royce/news/"),
+        "royce",
+        fetch_articles=True,
+        selectors={"item": "main a", "title": ":scope"},
+    )
     app = week_app(tmp_path, db_url, site, [royce])
     (record,) = app.poll(["royce"])
     assert record.new == 2
     items = app.store.items_in_period(
-        app.week("2024-W39").first, app.week("2024-W39").last,
-        app.week("2024-W39").start, app.week("2024-W39").end,
-    )  # fmt: skip
+        app.week("2024-W39").first,
+        app.week("2024-W39").last,
+        app.week("2024-W39").start,
+        app.week("2024-W39").end,
+    )
     dated = next(i for i in items if "alloy" in i.title)
     assert dated.date_source == "article" and str(dated.published_date) == "2024-09-25"
     assert dated.text and "new alloys" in dated.text
     undated = app.store.items_in_period(
-        app.week("2024-W40").first, app.week("2024-W40").last,
-        app.week("2024-W40").start, app.week("2024-W40").end,
-    )  # fmt: skip
+        app.week("2024-W40").first,
+        app.week("2024-W40").last,
+        app.week("2024-W40").start,
+        app.week("2024-W40").end,
+    )
     assert [i.date_source for i in undated if "Graphene" in i.title] == ["first_seen"]
     # a second poll does not fetch the articles again
     fetched_before = len([r for r, _ in site.log if "/royce/news/undated/" in r.path])

@@ -230,5 +230,8 @@ def test_fixture_feeds_parse_without_warnings(path: Path) -> None:
     for item in result.items:
         assert item.title and item.url.startswith("https://")
     undated = [i.title for i in result.items if i.published is None]
-    assert undated == (["Antarctic research vessel completes first science cruise"]
-                       if path.name == "nsf_news_rss.xml" else [])  # fmt: skip
+    assert undated == (
+        ["Antarctic research vessel completes first science cruise"]
+        if path.name == "nsf_news_rss.xml"
+        else []
+    )

@@ -35,14 +35,19 @@ def entry(url: str = "https://www.nsf.gov/news/chips/?WT.mc_id=1", **changes: ob
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-def sources(store: Store) -> None:
-    store.sync_sources(
-        [
-            SourceConfig(id=i, name=i, kind="rss", url=f"https://{i}.gov/feed", publisher=p)
-            for i, p in [("nsf-news", "nsf"), ("partner", "whitehouse")]
-        ],
-        NOW,
+def store_source(source_id: str) -> SourceConfig:
+    publisher = {"nsf-news": "nsf", "partner": "whitehouse"}[source_id]
+    return SourceConfig(
+        id=source_id,
+        name=source_id,
+        kind="rss",
+        url=f"https://{source_id}.gov/feed",
+        publisher=publisher,
     )
+
+
+def sources(store: Store) -> None:
+    store.sync_sources([store_source("nsf-news"), store_source("partner")], NOW)
 
 
 def test_migrations_create_the_schema_and_are_idempotent(db_url: str) -> None:
@@ -137,8 +142,18 @@ def test_a_later_date_replaces_first_seen(db_url: str) -> None:
 def test_poll_records_and_source_state(db_url: str) -> None:
     store = Store(db_url)
     sources(store)
-    ok = PollRecord("nsf-news", NOW, NOW, "ok", 200, 3, 3, 0, etag='"e1"',
-                    validators_url="https://nsf-news.gov/feed")  # fmt: skip
+    ok = PollRecord(
+        "nsf-news",
+        NOW,
+        NOW,
+        "ok",
+        200,
+        3,
+        3,
+        0,
+        etag='"e1"',
+        validators_for=store_source("nsf-news").fingerprint(),
+    )
     store.record_poll(ok)
     store.save_entries([(entry(), DECISION)], NOW)
     state = store.source_state("nsf-news")
@@ -156,7 +171,10 @@ def test_poll_records_and_source_state(db_url: str) -> None:
 def test_changed_source_url_drops_its_validators(db_url: str) -> None:
     store = Store(db_url)
     sources(store)
-    store.record_poll(PollRecord("nsf-news", NOW, NOW, "ok", 200, etag='"e1"',
-                                 validators_url="https://old.gov/feed"))  # fmt: skip
+    store.record_poll(
+        PollRecord(
+            "nsf-news", NOW, NOW, "ok", 200, etag='"e1"', validators_for="an older definition"
+        )
+    )
     assert store.source_state("nsf-news").etag is None  # the configured URL is another one
     store.close()

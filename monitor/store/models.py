@@ -60,7 +60,8 @@ class SourceRow(Base):
     publisher: Mapped[str] = mapped_column(String(64))
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
-    validators_url: Mapped[str | None] = mapped_column(Text)
+    definition: Mapped[str | None] = mapped_column(String(40))  # fingerprint of the config
+    validators_for: Mapped[str | None] = mapped_column(Text)  # the definition ETag etc. belong to
     last_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_outcome: Mapped[str | None] = mapped_column(String(16))
@@ -69,6 +70,8 @@ class SourceRow(Base):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     last_new_item_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -156,8 +159,23 @@ class DigestRow(Base):
     __table_args__ = (UniqueConstraint("week", "profile", name="uq_digests_week_profile"),)
 
 
-class DeliveryRow(Base):
-    """One digest to one recipient over one channel; recorded before sending, marked after."""
+class Outgoing:
+    """Columns of a message sent exactly once: recorded ``pending`` before sending, claimed for
+    a lease while being sent (so two instances never send it both), marked ``sent`` after."""
+
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    message_id: Mapped[str] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DeliveryRow(Outgoing, Base):
+    """One digest to one recipient over one channel."""
 
     __tablename__ = "deliveries"
 
@@ -166,14 +184,32 @@ class DeliveryRow(Base):
     profile: Mapped[str] = mapped_column(String(32))
     recipient: Mapped[str] = mapped_column(String(320))
     channel: Mapped[str] = mapped_column(String(16), default="smtp")
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    message_id: Mapped[str] = mapped_column(String(255))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         UniqueConstraint("week", "profile", "recipient", "channel", name="uq_deliveries_key"),
     )
+
+
+class HealthStateRow(Base):
+    """Whether a source has an open incident of a kind (failing, empty, silent)."""
+
+    __tablename__ = "health_states"
+
+    source_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    state: Mapped[str] = mapped_column(String(8), default="ok")  # ok | open
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertRow(Outgoing, Base):
+    """A message to the maintainers: an incident opened or recovered."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    event: Mapped[str] = mapped_column(String(16))  # opened | recovered
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)

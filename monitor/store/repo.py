@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,7 +49,7 @@ class PollRecord:
     final_url: str | None = None
     etag: str | None = None
     last_modified: str | None = None
-    validators_url: str | None = None
+    validators_for: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,37 @@ class Store:
                     row = SourceRow(id=source.id, created_at=now, consecutive_failures=0)
                     s.add(row)
                 row.kind, row.url, row.name = source.kind, source.url, source.name
-                row.publisher = source.publisher
+                row.publisher, row.definition = source.publisher, source.fingerprint()
+
+    def due_times(self) -> dict[str, datetime | None]:
+        """When each source is next due (None: never polled)."""
+        with self.session() as s:
+            return dict(s.execute(select(SourceRow.id, SourceRow.next_due_at)).all())
+
+    def claim_source(
+        self, source_id: str, now: datetime, lease: timedelta, owner: str, early: timedelta
+    ) -> bool:
+        """Take the right to poll a due source (compare-and-set): False when it is not due yet
+        (``early`` is the tolerance) or another poll of it is under way."""
+        with self.session() as s:
+            result = s.execute(
+                update(SourceRow)
+                .where(
+                    SourceRow.id == source_id,
+                    SourceRow.next_due_at.is_(None) | (SourceRow.next_due_at <= now + early),
+                    SourceRow.claimed_until.is_(None) | (SourceRow.claimed_until < now),
+                )
+                .values(claimed_until=now + lease, claimed_by=owner)
+            )
+            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def release_source(self, source_id: str, next_due: datetime) -> None:
+        with self.session() as s:
+            s.execute(
+                update(SourceRow)
+                .where(SourceRow.id == source_id)
+                .values(next_due_at=next_due, claimed_until=None, claimed_by=None)
+            )
 
     def source_state(self, source_id: str) -> SourceState:
         with self.session() as s:
@@ -141,7 +171,7 @@ class Store:
                     (ItemRow.date_source != "first_seen") | ItemRow.article_checked_at.is_not(None),
                 )
             ).all()
-            if row is None or row.validators_url != row.url:
+            if row is None or row.validators_for != row.definition:
                 return SourceState(known_urls=frozenset(known))
             return SourceState(row.etag, row.last_modified, frozenset(known))
 
@@ -182,7 +212,7 @@ class Store:
                 row.last_new_item_at = record.finished_at
             if record.outcome == "ok":
                 row.etag, row.last_modified = record.etag, record.last_modified
-                row.validators_url = record.validators_url
+                row.validators_for = record.validators_for
 
     def statuses(self, now: datetime) -> list[SourceStatus]:
         since = now - timedelta(days=7)

@@ -1,0 +1,192 @@
+"""Send what the outbox holds: digest emails to editors, alerts to maintainers, exactly once.
+
+``Deliverer`` drafts the digests, records the deliveries, and sends every delivery and alert that
+is due, claiming each first (see ``monitor.store.outbox``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.digest.build import Drafted
+from monitor.digest.week import Week, parse_week
+from monitor.errors import DeliveryError
+from monitor.notify.email import alert_message, digest_message, digest_message_id, domain_of
+from monitor.notify.smtp import SmtpSender
+from monitor.store.outbox import Alert, Delivery, Outbox
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DigestOutcome:
+    profile: str
+    drafted: Drafted
+    recipients: tuple[str, ...]
+    note: str  # what happened to the email
+
+
+class Deliverer:
+    """Needs an ``App`` (see monitor.app); kept loose to avoid an import cycle."""
+
+    def __init__(self, app, sender: Callable[[], SmtpSender] | None = None) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+        self._sender_factory = sender or (lambda: SmtpSender(app.settings.smtp))
+        self.lease = app.config.service.delivery_lease
+        self.outbox: Outbox = app.outbox
+        self.on_sent: Callable[[Delivery], None] | None = None
+
+    @property
+    def smtp_ready(self) -> bool:
+        return bool(self.app.settings.smtp.host)
+
+    def recipients(self, profile: str) -> tuple[str, ...]:
+        return self.app.settings.digest_to or tuple(
+            self.app.config.digest.profiles[profile].recipients
+        )
+
+    def digest(self, week: Week, *, send: bool, resend: bool = False) -> list[DigestOutcome]:
+        """Draft ``week`` for every profile; with ``send``, record and send its deliveries."""
+        outcomes = []
+        now = self.app.clock()
+        for name in self.app.config.digest.profiles:
+            drafted = self.app.draft(week, name)
+            recipients = self.recipients(name)
+            note = self._plan(week, name, drafted, recipients, send=send, resend=resend, now=now)
+            outcomes.append(DigestOutcome(name, drafted, recipients, note))
+        if send:
+            self.send_due()
+        return outcomes
+
+    def _plan(
+        self,
+        week: Week,
+        name: str,
+        drafted: Drafted,
+        recipients: tuple[str, ...],
+        *,
+        send: bool,
+        resend: bool,
+        now: datetime,
+    ) -> str:
+        if not send:
+            return "files only"
+        if not recipients:
+            return "no recipients configured"
+        if drafted.selection.count == 0 and not self.app.config.digest.profiles[name].send_empty:
+            return "no items; empty digests are not sent (send_empty: false)"
+        if not self.smtp_ready:
+            return "no SMTP server configured (MONITOR_SMTP_HOST)"
+        if resend:
+            self.outbox.requeue_deliveries(
+                now, week=week.label, profile=name, statuses=("sent", "failed")
+            )
+        mail_from = self.app.settings.smtp.mail_from
+        before = {d.recipient: d.status for d in self.outbox.deliveries(week.label, name)}
+        self.outbox.ensure_deliveries(
+            week.label,
+            name,
+            list(recipients),
+            lambda r: digest_message_id(week.label, name, r, mail_from),
+            now,
+        )
+        already = [r for r in recipients if before.get(r) == "sent" and not resend]
+        if already and len(already) == len(recipients):
+            return "already sent (use --resend to send again)"
+        return "queued"
+
+    # -- sending --------------------------------------------------------------------------------
+
+    def send_due(self) -> list[tuple[Delivery, str]]:
+        """Send every due delivery this instance can claim; return (delivery, new status)."""
+        if not self.smtp_ready:
+            return []
+        results = []
+        drafts: dict[tuple[str, str], Drafted] = {}
+        for delivery in self.outbox.due_deliveries(self.app.clock()):
+            if not self.outbox.claim_delivery(delivery.id, self.app.clock(), self.lease):
+                continue  # another instance has it
+            status = self._send_delivery(delivery, drafts)
+            results.append((delivery, status))
+        return results
+
+    def _send_delivery(self, delivery: Delivery, drafts: dict[tuple[str, str], Drafted]) -> str:
+        key = (delivery.week, delivery.profile)
+        error = None
+        try:
+            if key not in drafts:
+                week = parse_week(delivery.week, self.app.timezone)
+                drafts[key] = self.app.draft(week, delivery.profile)
+            message = self._digest_email(drafts[key], delivery)
+            self._sender_factory().send(message, [delivery.recipient])
+        except DeliveryError as e:
+            error = str(e)
+        except Exception as e:  # never let one delivery stop the others
+            log.exception("delivery failed id=%s", delivery.id)
+            error = f"unexpected error: {e!r}"
+        status = self.outbox.finish_delivery(delivery.id, self.app.clock(), error)
+        level = logging.INFO if error is None else logging.WARNING
+        log.log(
+            level,
+            "delivery week=%s profile=%s to=%s status=%s error=%s",
+            delivery.week,
+            delivery.profile,
+            delivery.recipient,
+            status,
+            error,
+        )
+        if status == "sent" and self.on_sent:
+            self.on_sent(delivery)
+        return status
+
+    def _digest_email(self, drafted: Drafted, delivery: Delivery):  # type: ignore[no-untyped-def]
+        profile = self.app.config.digest.profiles[delivery.profile]
+        mail_from = self.app.settings.smtp.mail_from
+        count = drafted.selection.count
+        detail = f"{count} 条" if count else "本周无符合条件的条目"
+        subject = f"{profile.title}（{delivery.week}，{detail}）"
+        attachment = None
+        if profile.attach_markdown:
+            attachment = (f"{delivery.week}.{delivery.profile}.md", drafted.rendered["md"])
+        return digest_message(
+            subject=subject,
+            text=drafted.rendered["txt"],
+            html=drafted.rendered["html"],
+            mail_from=mail_from,
+            to=[delivery.recipient],
+            message_id=delivery.message_id,
+            list_id=f"<{delivery.profile}.digest.{domain_of(mail_from)}>",
+            sent_at=self.app.clock(),
+            attachment=attachment,
+        )
+
+    def send_alerts(self) -> list[tuple[Alert, str]]:
+        """Send due alerts to the maintainers; without maintainers or SMTP, log them."""
+        recipients = list(self.app.settings.alert_to or self.app.config.service.maintainers)
+        results = []
+        for alert in self.outbox.due_alerts(self.app.clock()):
+            if not self.outbox.claim_alert(alert.id, self.app.clock(), self.lease):
+                continue
+            error = None
+            if recipients and self.smtp_ready:
+                try:
+                    self._sender_factory().send(
+                        alert_message(
+                            subject=alert.subject,
+                            body=alert.body,
+                            mail_from=self.app.settings.smtp.mail_from,
+                            to=recipients,
+                            message_id=alert.message_id,
+                            sent_at=self.app.clock(),
+                        ),
+                        recipients,
+                    )
+                except DeliveryError as e:
+                    error = str(e)
+            else:
+                log.warning("alert not mailed (no maintainers or SMTP): %s", alert.subject)
+            results.append((alert, self.outbox.finish_alert(alert.id, self.app.clock(), error)))
+        return results

@@ -1,0 +1,1 @@
+"""Delivery channels. SMTP is the first; each delivery is recorded so nothing is sent twice."""
