@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor.classify import Classifier
+from monitor.classify.model import Model, find_model
 from monitor.config import Config, SourceConfig, load_config
 from monitor.digest.build import Drafted, draft
 from monitor.digest.week import Week, last_complete_week, parse_week
+from monitor.errors import ConfigError, Problem
 from monitor.http import HttpClient
 from monitor.poll import Fetch, fetch_source, poll_sources
 from monitor.settings import Settings
@@ -31,6 +33,17 @@ if TYPE_CHECKING:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def make_classifier(config: Config, data_dir: Path) -> Classifier:
+    """Rules, plus the retrained model in ``data_dir`` or else the shipped one."""
+    path = find_model(data_dir) if config.classifier.model else None
+    if path is None:
+        return Classifier(config)
+    try:
+        return Classifier(config, Model.load(path))
+    except (OSError, ValueError, KeyError) as e:
+        raise ConfigError([Problem(str(path), None, "", f"cannot load the model: {e}")]) from e
 
 
 @dataclass
@@ -55,7 +68,7 @@ class App:
 
     @cached_property
     def classifier(self) -> Classifier:
-        return Classifier(self.config)
+        return make_classifier(self.config, self.settings.data_dir)
 
     @cached_property
     def outbox(self) -> Outbox:

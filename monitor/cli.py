@@ -19,7 +19,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from monitor.app import App
+from monitor.app import App, make_classifier
 from monitor.config import load_config
 from monitor.errors import ConfigError, MonitorError
 from monitor.settings import Settings
@@ -292,13 +292,128 @@ def _print_drafted(drafted: Any) -> None:
 @_errors
 def classify(ctx: click.Context, file: Any) -> None:
     """Classify JSON lines (title, summary, url, source[, text]) from FILE or stdin."""
-    from monitor.classify import Classifier
     from monitor.classify.batch import classify_lines
 
     config = load_config(ctx.obj["config"])
-    done, failed = classify_lines(file, sys.stdout, sys.stderr, Classifier(config), config)
+    classifier = make_classifier(config, ctx.obj["settings"].data_dir)
+    done, failed = classify_lines(file, sys.stdout, sys.stderr, classifier, config)
     if failed:
         err.print(f"{done} classified, {failed} lines with errors", highlight=False)
+
+
+@cli.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--cross-validate",
+    "scheme",
+    type=click.Choice(["publisher", "date"]),
+    help="Train on the file itself in folds (by publisher or by date) and score held-out items.",
+)
+@click.option("--folds", default=5, show_default=True)
+@click.pass_context
+@_errors
+def evaluate(ctx: click.Context, file: Path, scheme: str | None, folds: int) -> None:
+    """Precision, recall and F1 of `relevant`, section accuracy, confusion matrix, calibration
+    for labeled JSON lines (label 1, 0 or "b"; borderline items are reported apart)."""
+    from monitor.classify.batch import doc_from, source_hints
+    from monitor.classify.dataset import load_examples
+    from monitor.classify.evaluate import calibration, calibration_report, report, score
+    from monitor.classify.train import cross_validate
+
+    config = load_config(ctx.obj["config"])
+    examples = load_examples(file)
+    rows = [{"label": e.label, "section": e.section} for e in examples]
+    if scheme:
+        predictions = [
+            {"relevant": p.relevant, "section": p.section, "score": p.score}
+            for p in cross_validate(examples, config, scheme, folds)
+        ]
+        out.print(f"{len(examples)} items, {folds}-fold cross-validation grouped by {scheme}")
+    else:
+        classifier = make_classifier(config, ctx.obj["settings"].data_dir)
+        hints = source_hints(config)
+        decisions = [
+            classifier.classify(
+                doc_from({"title": e.title, "summary": e.summary, "source": e.publisher}, hints)
+            )
+            for e in examples
+        ]
+        predictions = [
+            {"relevant": d.relevant, "section": d.section, "score": d.score} for d in decisions
+        ]
+        out.print(f"{len(examples)} items, classifier {classifier.version}")
+    out.print(report(score(rows, predictions)), highlight=False)
+    out.print(calibration_report(calibration(rows, predictions)), highlight=False)
+
+
+@cli.command()
+@click.option(
+    "--data",
+    "data_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Labeled JSON lines to train on (default: the shipped training set).",
+)
+@click.option(
+    "--cross-validate",
+    "scheme",
+    type=click.Choice(["publisher", "date"]),
+    help="Also print cross-validated figures of this training set.",
+)
+@click.pass_context
+@_errors
+def train(ctx: click.Context, data_file: Path | None, scheme: str | None) -> None:
+    """Retrain the learned layer on the training set plus editors' feedback."""
+    from monitor.classify.dataset import SHIPPED, load_examples, merge_feedback
+    from monitor.classify.evaluate import report, score
+    from monitor.classify.train import cross_validate, fit
+
+    with _app(ctx) as app:
+        examples = load_examples(data_file or SHIPPED, "file" if data_file else "shipped")
+        feedback = app.store.feedback_examples({s.id: s.section for s in app.config.sources})
+        examples = merge_feedback(examples, feedback)
+        model = fit(examples, app.config)
+        target = app.settings.data_dir / "model.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        model.dump(target)
+        out.print(
+            f"trained on {len(examples)} items ({len(feedback)} from feedback) in "
+            f"{model.meta['seconds']} s; vocabulary {model.meta['vocabulary']}; "
+            f"wrote {target}",
+            highlight=False,
+        )
+        if scheme:
+            predictions = cross_validate(examples, app.config, scheme)
+            rows = [{"label": p.example.label, "section": p.example.section} for p in predictions]
+            preds = [{"relevant": p.relevant, "section": p.section} for p in predictions]
+            out.print(report(score(rows, preds)), highlight=False)
+
+
+@cli.command()
+@click.argument("item_id", type=int)
+@click.argument("verdict", metavar="relevant|irrelevant|section=NAME")
+@click.pass_context
+@_errors
+def feedback(ctx: click.Context, item_id: int, verdict: str) -> None:
+    """Tell the classifier it was wrong about an item; the next `monitor train` learns it."""
+    from monitor.config import SECTIONS
+
+    verdict = verdict.strip().lower()
+    if verdict.startswith("section="):
+        name = verdict.split("=", 1)[1]
+        if name not in SECTIONS:
+            raise click.BadParameter(f"unknown section {name!r} (use {', '.join(SECTIONS)})")
+    elif verdict not in ("relevant", "irrelevant"):
+        raise click.BadParameter("use relevant, irrelevant or section=NAME")
+    with _app(ctx) as app:
+        item = app.store.item(item_id)
+        if item is None:
+            raise click.BadParameter(f"no item {item_id}", param_hint="ITEM_ID")
+        app.store.add_feedback(item_id, verdict, app.clock())
+    out.print(
+        f"feedback on item {item_id} ({item.title!r}): {verdict}; "
+        "it is used by the next `monitor train`",
+        highlight=False,
+    )
 
 
 # -- sources ------------------------------------------------------------------------------------

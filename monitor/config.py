@@ -163,8 +163,7 @@ class ClassifierConfig(Model):
     threshold: float = Field(0.5, ge=0, le=1)
     exclude: Weights = Field(default_factory=dict)
     sections: dict[Section, Weights] = Field(default_factory=dict)
-    model: bool = True
-    model_weight: float = Field(0.5, ge=0, le=1)
+    model: bool = True  # use the learned layer when a model is available
 
 
 class SectionLabel(Model):

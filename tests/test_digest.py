@@ -153,6 +153,7 @@ def test_item_anatomy_in_the_cas_profile() -> None:
         in txt
     )
     assert "主题：半导体与微电子" in txt and "入选依据：score 0.80" in txt
+    assert "发布机构：美国国家科学基金会（NSF）（条目 #1）" in txt  # for `monitor feedback 1 ...`
     assert txt.index("目录") < txt.index("项目资助\n  1. ")
 
 

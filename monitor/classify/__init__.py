@@ -1,7 +1,8 @@
 """Relevance, topics and section of an item, with the reasons. Pure; no I/O.
 
-Layer 1 (``rules``) scores weighted terms from the configuration; layer 2 (``model``, when a
-trained model is given) adds a learned probability. Both contribute to ``why``.
+Layer 1 (``rules``) scores weighted terms from the configuration; layer 2 (``model``), when a
+trained model is given, reads the text and the rule layer's signals and gives a probability of
+relevance (the item's score) and of each section. Both contribute to ``why``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
+from monitor.classify.model import Model, model_features
 from monitor.classify.rules import Hit, TermIndex
 from monitor.config import SECTIONS, ClassifierConfig, Config
 from monitor.items import Classification
@@ -20,9 +22,9 @@ TOPIC_MIN = 1.0  # a topic is assigned when its hits weigh at least this much
 MAX_TOPICS = 4
 TEXT_LIMIT = 4000  # characters of article text considered
 EXCLUDE = "exclude"
+SECTION_PREFIX = "section:"
 # Without section evidence, an item takes the section its kind of publisher usually fills.
 KIND_SECTIONS = {"government": "strategy", "company": "industry", "media": "industry"}
-SECTION_PREFIX = "section:"
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,19 @@ class Doc:
     section_hint: str | None = None
 
 
+@dataclass(frozen=True)
+class Signals:
+    """What the rule layer found in a document."""
+
+    topic_hits: list[Hit]
+    exclude_hits: list[Hit]
+    section_hits: list[Hit]
+    evidence: float
+    dense: dict[str, float]
+
+
 class Classifier:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, model: Model | None = None) -> None:
         self.settings: ClassifierConfig = config.classifier
         self.topic_names = frozenset(config.topics)
         self.index = TermIndex(
@@ -47,26 +60,59 @@ class Classifier:
             | {SECTION_PREFIX + name: terms for name, terms in self.settings.sections.items()}
         )
         self.kinds = {name: p.kind for name, p in config.publishers.items()}
-        self.version = RULES_VERSION
+        self.model = model if self.settings.model else None
+        self.version = RULES_VERSION + (f"+{self.model.version}" if self.model else "")
 
-    def classify(self, doc: Doc) -> Classification:
+    def signals(self, doc: Doc) -> Signals:
         fields = {"title": doc.title, "summary": doc.summary, "text": doc.text[:TEXT_LIMIT]}
         hits = self.index.match(fields)
         topic_hits = [h for h in hits if h.group in self.topic_names]
         exclude_hits = [h for h in hits if h.group == EXCLUDE]
         section_hits = [h for h in hits if h.group.startswith(SECTION_PREFIX)]
         evidence = _evidence(topic_hits) + sum(h.weight for h in exclude_hits)
-        score = round(_squash(evidence), 4)
-        topics = _topics(topic_hits)
-        fallback = KIND_SECTIONS.get(self.kinds.get(doc.publisher, ""), "research")
-        section, section_why = _section(section_hits, doc.section_hint, fallback)
-        why = _explain(topic_hits, exclude_hits, evidence) + section_why
+        dense = {
+            "evidence": evidence,
+            "exclude": sum(h.weight for h in exclude_hits),
+            "summary": float(bool(doc.summary.strip())),
+        }
+        for hit in topic_hits:
+            dense[f"topic:{hit.group}"] = dense.get(f"topic:{hit.group}", 0.0) + hit.weight
+        for hit in section_hits:
+            key = "sec:" + hit.group.removeprefix(SECTION_PREFIX)
+            dense[key] = dense.get(key, 0.0) + hit.weight
+        dense["topics"] = float(sum(k.startswith("topic:") for k in dense))
+        return Signals(topic_hits, exclude_hits, section_hits, evidence, dense)
+
+    def classify(self, doc: Doc) -> Classification:
+        signals = self.signals(doc)
+        kind = self.kinds.get(doc.publisher, "")
+        fallback = KIND_SECTIONS.get(kind, "research")
+        why = _explain(signals)
+        section, section_why = _section(signals.section_hits, doc.section_hint, fallback)
+        score = _squash(signals.evidence)
+        if self.model is not None:
+            tfidf = self.model.vectorize(
+                model_features(doc.title, doc.summary, doc.publisher, kind, doc.section_hint)
+            )
+            score = self.model.relevance_probability(tfidf, signals.dense)
+            probabilities = self.model.section_probabilities(tfidf, signals.dense)
+            section = max(probabilities, key=lambda s: probabilities[s])
+            towards, against = self.model.explain_relevance(tfidf, signals.dense)
+            why.append(
+                f"model: relevance {score:.2f}; for: {', '.join(towards) or '-'}; "
+                f"against: {', '.join(against) or '-'}"
+            )
+            rules_part = section_why[0].split(": ", 1)[1]
+            section_why = [
+                f"section {section}: model {probabilities[section]:.2f}; rules: {rules_part}"
+            ]
+        score = round(score, 4)
         return Classification(
             relevant=score >= self.settings.threshold,
             score=score,
-            topics=topics,
+            topics=_topics(signals.topic_hits),
             section=section,
-            why=tuple(why),
+            why=tuple(why + section_why),
             version=self.version,
         )
 
@@ -109,8 +155,8 @@ def _topics(hits: list[Hit]) -> tuple[str, ...]:
     return tuple(ranked[:MAX_TOPICS])
 
 
-def _explain(topic_hits: list[Hit], exclude_hits: list[Hit], evidence: float) -> list[str]:
-    why = [f"{h.group}: {h.term!r} in {h.field} {h.weight:+.1f}" for h in topic_hits]
-    why += [f"exclude: {h.term!r} in {h.field} {h.weight:+.1f}" for h in exclude_hits]
-    why.append(f"rule evidence {evidence:+.1f}")
+def _explain(signals: Signals) -> list[str]:
+    why = [f"{h.group}: {h.term!r} in {h.field} {h.weight:+.1f}" for h in signals.topic_hits]
+    why += [f"exclude: {h.term!r} in {h.field} {h.weight:+.1f}" for h in signals.exclude_hits]
+    why.append(f"rule evidence {signals.evidence:+.1f}")
     return why

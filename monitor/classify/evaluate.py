@@ -89,3 +89,34 @@ def report(scores: Scores) -> str:
         cells = " ".join(f"{scores.confusion.get((truth, p), 0):>9}" for p in SECTIONS)
         lines.append(f"{truth:>10} {cells}")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    brier: float
+    bins: list[tuple[float, float, int]]  # (mean score, share relevant, count) per score decile
+
+
+def calibration(rows: list[dict[str, Any]], predictions: list[dict[str, Any]]) -> Calibration:
+    """How far scores are from being probabilities (items labeled 0 or 1 only)."""
+    pairs = [
+        (float(p.get("score", 0.0)), 1.0 if label_of(r) == "1" else 0.0)
+        for r, p in zip(rows, predictions, strict=True)
+        if label_of(r) in ("0", "1")
+    ]
+    brier = sum((s - y) ** 2 for s, y in pairs) / len(pairs) if pairs else 0.0
+    bins = []
+    for b in range(10):
+        inside = [(s, y) for s, y in pairs if b / 10 <= s < (b + 1) / 10 or (b == 9 and s == 1)]
+        if inside:
+            mean = sum(s for s, _ in inside) / len(inside)
+            bins.append((mean, sum(y for _, y in inside) / len(inside), len(inside)))
+    return Calibration(brier, bins)
+
+
+def calibration_report(cal: Calibration) -> str:
+    lines = [
+        f"calibration  Brier score {cal.brier:.3f}  (score bin: mean score → share relevant, n)"
+    ]
+    lines += [f"  {mean:.2f} → {share:.2f}  (n={n})" for mean, share, n in cal.bins]
+    return "\n".join(lines)

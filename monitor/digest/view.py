@@ -26,6 +26,7 @@ class Related:
 @dataclass(frozen=True)
 class ItemView:
     number: int
+    item_id: int
     headline: str
     lead: str
     summary: str
@@ -114,6 +115,7 @@ def _item(entry: Entry, config: Config, number: int) -> ItemView:
     lead_text = f"{date_zh}，{full}{verb}：{item.title}。"
     return ItemView(
         number=number,
+        item_id=item.id,
         headline=headline(publisher, item.title),
         lead=lead_text,
         summary=summary,

@@ -213,3 +213,14 @@ class AlertRow(Outgoing, Base):
     event: Mapped[str] = mapped_column(String(16))  # opened | recovered
     subject: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
+
+
+class FeedbackRow(Base):
+    """An editor's correction: relevant, irrelevant, or section=NAME, for the next training."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    verdict: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -17,12 +17,20 @@ from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.classify.dataset import Example
 from monitor.config import SourceConfig
 from monitor.dedup import StoryCandidate, fingerprint, same_story
 from monitor.errors import StoreError
 from monitor.items import Classification, Entry, Mention, StoredItem
 from monitor.store.db import make_engine, upgrade
-from monitor.store.models import DigestRow, ItemRow, ItemSourceRow, PollRow, SourceRow
+from monitor.store.models import (
+    DigestRow,
+    FeedbackRow,
+    ItemRow,
+    ItemSourceRow,
+    PollRow,
+    SourceRow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -434,6 +442,43 @@ class Store:
         with self.session() as s:
             row = s.get(ItemRow, item_id)
             return self._stored(s, [row])[0] if row else None
+
+    # -- feedback -------------------------------------------------------------------------------
+
+    def add_feedback(self, item_id: int, verdict: str, now: datetime) -> None:
+        with self.session() as s:
+            s.add(FeedbackRow(item_id=item_id, verdict=verdict, created_at=now))
+
+    def feedback_examples(self, hints: dict[str, str | None] | None = None) -> list[Example]:
+        """One labeled example per item with feedback; the latest verdict of each kind wins."""
+        hints = hints or {}
+        with self.session() as s:
+            rows = s.execute(
+                select(FeedbackRow.item_id, FeedbackRow.verdict).order_by(FeedbackRow.id)
+            ).all()
+            verdicts: dict[int, dict[str, str]] = {}
+            for item_id, verdict in rows:
+                key = "section" if verdict.startswith("section=") else "label"
+                verdicts.setdefault(item_id, {})[key] = verdict.removeprefix("section=")
+            examples = []
+            for item in self._stored(s, s.scalars(select(ItemRow).where(ItemRow.id.in_(verdicts)))):
+                given = verdicts[item.id]
+                label = {"relevant": "1", "irrelevant": "0"}.get(given.get("label", ""), "1")
+                source = item.mentions[0].source_id if item.mentions else ""
+                examples.append(
+                    Example(
+                        title=item.title,
+                        summary=item.summary,
+                        publisher=item.publisher,
+                        label=label,
+                        section=given.get("section") or item.section,
+                        date=str(item.published_date or item.first_seen_at.date()),
+                        url=item.url,
+                        section_hint=hints.get(source),
+                        origin="feedback",
+                    )
+                )
+            return examples
 
     # -- digests --------------------------------------------------------------------------------
 

@@ -1,0 +1,184 @@
+"""Layer 2 of the classifier: a learned linear model, scored in pure Python. Pure; no I/O but
+``load``/``dump``.
+
+Features are sublinear tf-idf over ``features.analyze`` of title and summary, plus tokens for the
+publisher, its kind and the source's section hint, plus dense features computed by the rule
+layer (evidence per topic, exclusions, section evidence). Two heads: relevance (binary logistic
+regression, whose probability is the item's score) and section (multinomial). Training lives in
+``monitor.classify.train`` (scikit-learn); scoring needs no third-party library, so the service
+stays small.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from monitor.classify.features import analyze
+
+FORMAT = 1
+PACKAGED = Path(__file__).resolve().parent.parent / "data" / "model.json"
+
+
+@dataclass(frozen=True)
+class Head:
+    """A linear layer: one weight vector per class (a single one for a binary head)."""
+
+    classes: tuple[str, ...]
+    sparse: tuple[dict[str, float], ...]
+    dense: tuple[dict[str, float], ...]
+    intercept: tuple[float, ...]
+
+    def logits(self, tfidf: dict[str, float], dense: dict[str, float]) -> list[float]:
+        out = []
+        for weights, dense_weights, bias in zip(
+            self.sparse, self.dense, self.intercept, strict=True
+        ):
+            z = bias
+            for term, value in tfidf.items():
+                w = weights.get(term)
+                if w is not None:
+                    z += w * value
+            for name, value in dense.items():
+                z += dense_weights.get(name, 0.0) * value
+            out.append(z)
+        return out
+
+    def contributions(
+        self, index: int, tfidf: dict[str, float], dense: dict[str, float]
+    ) -> list[tuple[str, float]]:
+        parts = [(t, self.sparse[index].get(t, 0.0) * v) for t, v in tfidf.items()]
+        parts += [(n, self.dense[index].get(n, 0.0) * v) for n, v in dense.items()]
+        return [p for p in parts if p[1]]
+
+
+@dataclass(frozen=True)
+class Model:
+    idf: dict[str, float]
+    relevance: Head
+    section: Head
+    dense_scale: float
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return str(self.meta.get("version", "model"))
+
+    def vectorize(self, features: Iterable[str]) -> dict[str, float]:
+        """Sublinear tf-idf, L2-normalised, as scikit-learn's TfidfVectorizer computes it."""
+        counts = Counter(f for f in features if f in self.idf)
+        values = {t: (1.0 + math.log(c)) * self.idf[t] for t, c in counts.items()}
+        norm = math.sqrt(sum(v * v for v in values.values()))
+        return {t: v / norm for t, v in values.items()} if norm else {}
+
+    def relevance_probability(self, tfidf: dict[str, float], dense: dict[str, float]) -> float:
+        (z,) = self.relevance.logits(tfidf, self._scaled(dense))
+        return _sigmoid(z)
+
+    def section_probabilities(
+        self, tfidf: dict[str, float], dense: dict[str, float]
+    ) -> dict[str, float]:
+        logits = self.section.logits(tfidf, self._scaled(dense))
+        top = max(logits)
+        exps = [math.exp(z - top) for z in logits]
+        total = sum(exps)
+        return {c: e / total for c, e in zip(self.section.classes, exps, strict=True)}
+
+    def explain_relevance(
+        self, tfidf: dict[str, float], dense: dict[str, float], count: int = 3
+    ) -> tuple[list[str], list[str]]:
+        """The strongest features for and against relevance."""
+        parts = self.relevance.contributions(0, tfidf, self._scaled(dense))
+        ranked = sorted(parts, key=lambda p: p[1])
+        against = [_name(t) for t, v in ranked[:count] if v < 0]
+        towards = [_name(t) for t, v in reversed(ranked[-count:]) if v > 0]
+        return towards, against
+
+    def _scaled(self, dense: dict[str, float]) -> dict[str, float]:
+        return {k: v * self.dense_scale for k, v in dense.items()}
+
+    # -- files ----------------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "meta": self.meta,
+            "dense_scale": self.dense_scale,
+            "idf": self.idf,
+            "relevance": _head_json(self.relevance),
+            "section": _head_json(self.section),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Model:
+        if data.get("format") != FORMAT:
+            raise ValueError(f"unsupported model format {data.get('format')!r}")
+        return cls(
+            idf={k: float(v) for k, v in data["idf"].items()},
+            relevance=_head(data["relevance"]),
+            section=_head(data["section"]),
+            dense_scale=float(data["dense_scale"]),
+            meta=dict(data.get("meta", {})),
+        )
+
+    def dump(self, path: Path) -> None:
+        from monitor.digest.render import write_atomic
+
+        write_atomic(path, json.dumps(self.to_json(), ensure_ascii=False, sort_keys=True))
+
+    @classmethod
+    def load(cls, path: Path) -> Model:
+        return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+
+def find_model(data_dir: Path) -> Path | None:
+    """The model to use: a retrained one in the data directory, else the shipped one."""
+    for path in (data_dir / "model.json", PACKAGED):
+        if path.is_file():
+            return path
+    return None
+
+
+def model_features(
+    title: str, summary: str, publisher: str, kind: str, hint: str | None
+) -> list[str]:
+    features = analyze(f"{title} . {summary}")
+    features.append(f"__pub:{publisher or '-'}")
+    features.append(f"__kind:{kind or '-'}")
+    features.append(f"__hint:{hint or '-'}")
+    return features
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+
+
+def _name(feature: str) -> str:
+    return feature.removeprefix("__")
+
+
+def _round(weights: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 6) for k, v in weights.items() if abs(v) >= 1e-6}
+
+
+def _head_json(head: Head) -> dict[str, Any]:
+    return {
+        "classes": list(head.classes),
+        "sparse": [_round(w) for w in head.sparse],
+        "dense": [_round(w) for w in head.dense],
+        "intercept": [round(b, 6) for b in head.intercept],
+    }
+
+
+def _head(data: dict[str, Any]) -> Head:
+    return Head(
+        classes=tuple(data["classes"]),
+        sparse=tuple({k: float(v) for k, v in w.items()} for w in data["sparse"]),
+        dense=tuple({k: float(v) for k, v in w.items()} for w in data["dense"]),
+        intercept=tuple(float(b) for b in data["intercept"]),
+    )

@@ -1,0 +1,180 @@
+"""Train the learned layer (scikit-learn), and measure it by honest cross-validation.
+
+Training fits a tf-idf vocabulary and two logistic regressions (relevance; section) on the
+examples, and exports them as a ``Model`` that scores in pure Python. Cross-validation trains on
+some folds and scores the held-out fold through that same pure-Python path, with folds grouped
+by publisher (no publisher's style leaks from training to test) or by date (train and test are
+different periods).
+
+    python -m monitor.classify.train --ship   # rebuild monitor/data/model.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from monitor.classify import Classifier, Doc
+from monitor.classify.dataset import SHIPPED, Example, load_examples
+from monitor.classify.model import PACKAGED, Head, Model, model_features
+from monitor.config import Config, load_config
+
+DENSE_SCALE = 0.3
+RELEVANCE_C = 4.0
+SECTION_C = 10.0
+
+
+@dataclass(frozen=True)
+class Prediction:
+    example: Example
+    relevant: bool
+    score: float
+    section: str
+
+
+def _inputs(
+    examples: list[Example], rules: Classifier
+) -> tuple[list[list[str]], list[dict[str, float]]]:
+    texts, dense = [], []
+    for e in examples:
+        doc = Doc(
+            title=e.title, summary=e.summary, publisher=e.publisher, section_hint=e.section_hint
+        )
+        kind = rules.kinds.get(e.publisher, "")
+        texts.append(model_features(e.title, e.summary, e.publisher, kind, e.section_hint))
+        dense.append(rules.signals(doc).dense)
+    return texts, dense
+
+
+def fit(examples: list[Example], config: Config) -> Model:
+    """Train both heads on ``examples``; borderline items teach sections, not relevance."""
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    started = time.perf_counter()
+    rules = Classifier(
+        config.model_copy(
+            update={"classifier": config.classifier.model_copy(update={"model": False})}
+        )
+    )
+    texts, dense = _inputs(examples, rules)
+    vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, lowercase=False)
+    dictionary = DictVectorizer()
+    matrix = hstack(
+        [vectorizer.fit_transform(texts), dictionary.fit_transform(dense) * DENSE_SCALE]
+    ).tocsr()
+    terms = list(vectorizer.get_feature_names_out())
+    names = list(dictionary.get_feature_names_out())
+    rel = [i for i, e in enumerate(examples) if e.label in ("0", "1")]
+    relevance = LogisticRegression(C=RELEVANCE_C, class_weight="balanced", max_iter=5000)
+    relevance.fit(matrix[rel], [examples[i].label == "1" for i in rel])
+    sec = [i for i, e in enumerate(examples) if e.label in ("1", "b") and e.section]
+    section = LogisticRegression(C=SECTION_C, class_weight="balanced", max_iter=5000)
+    section.fit(matrix[sec], [examples[i].section for i in sec])
+    basis = "".join(sorted(e.url + e.label + str(e.section) for e in examples))
+    basis += config.classifier.model_dump_json() + json.dumps(
+        {k: v.model_dump() for k, v in config.topics.items()}, sort_keys=True
+    )
+    digest = hashlib.sha1(basis.encode()).hexdigest()[:8]
+    return Model(
+        idf={t: float(v) for t, v in zip(terms, vectorizer.idf_, strict=True)},
+        relevance=_head(["relevant"], relevance.coef_, relevance.intercept_, terms, names),
+        section=_head(list(section.classes_), section.coef_, section.intercept_, terms, names),
+        dense_scale=DENSE_SCALE,
+        meta={
+            "version": f"lr-{digest}",
+            "examples": len(examples),
+            "feedback": sum(e.origin == "feedback" for e in examples),
+            "vocabulary": len(terms),
+            "seconds": round(time.perf_counter() - started, 2),
+        },
+    )
+
+
+def _identity(features: list[str]) -> list[str]:
+    return features
+
+
+def _head(
+    classes: list[str], coef: Any, intercept: Any, terms: list[str], names: list[str]
+) -> Head:
+    n = len(terms)
+    sparse, dense = [], []
+    for row in coef:
+        sparse.append({terms[j]: float(w) for j, w in enumerate(row[:n]) if abs(w) >= 1e-6})
+        dense.append({names[j]: float(w) for j, w in enumerate(row[n:]) if abs(w) >= 1e-6})
+    return Head(tuple(classes), tuple(sparse), tuple(dense), tuple(float(b) for b in intercept))
+
+
+# -- cross-validation ---------------------------------------------------------------------------
+
+
+def folds_by(examples: list[Example], scheme: str, k: int = 5) -> list[list[int]]:
+    """Held-out index sets: ``publisher`` (each publisher in one fold, folds balanced by size)
+    or ``date`` (contiguous periods, oldest to newest)."""
+    if scheme == "publisher":
+        groups: dict[str, list[int]] = {}
+        for i, e in enumerate(examples):
+            groups.setdefault(e.publisher or f"#{i}", []).append(i)
+        folds: list[list[int]] = [[] for _ in range(k)]
+        for members in sorted(groups.values(), key=len, reverse=True):
+            min(folds, key=len).extend(members)
+        return folds
+    if scheme == "date":
+        order = sorted(range(len(examples)), key=lambda i: (examples[i].date, i))
+        size = -(-len(order) // k)
+        return [order[i : i + size] for i in range(0, len(order), size)]
+    raise ValueError(f"unknown cross-validation scheme {scheme!r} (publisher or date)")
+
+
+def cross_validate(
+    examples: list[Example],
+    config: Config,
+    scheme: str = "publisher",
+    k: int = 5,
+    progress: Callable[[int], None] | None = None,
+) -> list[Prediction]:
+    """Predictions for every example by a model that never saw it (nor, with ``publisher``,
+    anything from its publisher)."""
+    predictions: dict[int, Prediction] = {}
+    for number, held_out in enumerate(folds_by(examples, scheme, k)):
+        held = set(held_out)
+        model = fit([e for i, e in enumerate(examples) if i not in held], config)
+        classifier = Classifier(config, model)
+        for i in held_out:
+            e = examples[i]
+            decision = classifier.classify(
+                Doc(
+                    title=e.title,
+                    summary=e.summary,
+                    publisher=e.publisher,
+                    section_hint=e.section_hint,
+                )
+            )
+            predictions[i] = Prediction(e, decision.relevant, decision.score, decision.section)
+        if progress:
+            progress(number)
+    return [predictions[i] for i in range(len(examples))]
+
+
+def main(argv: Iterable[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--ship", action="store_true", help=f"write {PACKAGED}")
+    parser.add_argument("--config", type=Path, default=Path("sources.yaml"))
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    model = fit(load_examples(SHIPPED, "shipped"), load_config(args.config))
+    target = PACKAGED if args.ship else Path("model.json")
+    model.dump(target)
+    print(f"wrote {target}: {model.meta}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Editors' feedback reaches the next training; `monitor eval` measures any labeled file."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from click.testing import CliRunner
+from pytest_httpserver import HTTPServer
+
+from monitor.app import make_classifier
+from monitor.classify.model import Model
+from monitor.cli import cli
+from monitor.config import load_config
+from monitor.store import Store
+from tests.conftest import ROOT, base_config, data, serve, source, write_config
+
+
+def env_for(tmp_path: Path, db_url: str, config: Path) -> dict[str, str]:
+    return {
+        "MONITOR_DATABASE_URL": db_url,
+        "MONITOR_CONFIG": str(config),
+        "MONITOR_DATA_DIR": str(tmp_path / "data"),
+        "MONITOR_DIGEST_DIR": str(tmp_path / "d"),
+    }
+
+
+def test_feedback_then_train_uses_it(tmp_path: Path, db_url: str, site: HTTPServer) -> None:
+    serve(site, "/ukri/feed/", data("ukri_wordpress_feed.xml"), "application/rss+xml")
+    config = write_config(
+        tmp_path / "sources.yaml",
+        base_config(sources=[source("ukri-news", "rss", site.url_for("/ukri/feed/"), "ukri")]),
+    )
+    env = env_for(tmp_path, db_url, config)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["poll"], env=env).exit_code == 0
+    store = Store(db_url)
+    items = store.items_in_period(
+        date(2024, 9, 16),
+        date(2024, 9, 29),
+        datetime(2024, 9, 16, tzinfo=UTC),
+        datetime(2024, 9, 30, tzinfo=UTC),
+    )
+    budget = next(i for i in items if "budget" in i.title)
+    store.close()
+    for verdict in ("relevant", "section=strategy"):
+        result = runner.invoke(cli, ["feedback", str(budget.id), verdict], env=env)
+        assert result.exit_code == 0, result.output
+    bad = runner.invoke(cli, ["feedback", str(budget.id), "section=sports"], env=env)
+    assert bad.exit_code == 2 and "unknown section" in bad.output
+    missing = runner.invoke(cli, ["feedback", "999999", "relevant"], env=env)
+    assert missing.exit_code == 2 and "no item 999999" in missing.output
+
+    store = Store(db_url)
+    (example,) = store.feedback_examples({"ukri-news": None})
+    store.close()
+    assert (example.label, example.section, example.title) == ("1", "strategy", budget.title)
+
+    trained = runner.invoke(cli, ["train"], env=env)
+    assert trained.exit_code == 0, trained.output
+    assert "(1 from feedback)" in trained.output
+    retrained = tmp_path / "data" / "model.json"
+    model = Model.load(retrained)
+    assert model.meta["feedback"] == 1
+    classifier = make_classifier(load_config(config), tmp_path / "data")
+    assert classifier.model is not None and classifier.model.version == model.version
+
+
+def test_eval_reports_scores_and_borderline_apart(tmp_path: Path) -> None:
+    rows = [
+        {
+            "title": "NSF awards $42M for semiconductor manufacturing",
+            "label": 1,
+            "section": "funding",
+            "publisher": "nsf",
+        },
+        {
+            "title": "Graphene transistor made by researchers",
+            "label": 1,
+            "section": "research",
+            "publisher": "mit",
+        },
+        {"title": "Navy christens a destroyer", "label": 0, "section": None, "publisher": "war"},
+        {
+            "title": "Broad innovation policy touches manufacturing",
+            "label": "b",
+            "section": "strategy",
+            "publisher": "whitehouse",
+        },
+    ]
+    path = tmp_path / "labeled.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    env = {"MONITOR_DATA_DIR": str(tmp_path / "none")}
+    result = CliRunner().invoke(
+        cli, ["--config", str(ROOT / "sources.yaml"), "eval", str(path)], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "precision 1.000  recall 1.000" in result.output
+    assert "borderline 1 items" in result.output
+    assert "section    accuracy" in result.output and "Brier" in result.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"title": "x", "label": "maybe"}\n', encoding="utf-8")
+    failed = CliRunner().invoke(cli, ["--config", str(ROOT / "sources.yaml"), "eval", str(bad)])
+    assert failed.exit_code == 2 and f"{bad}:1:" in failed.output

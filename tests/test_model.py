@@ -1,0 +1,146 @@
+"""The learned layer: pure-Python scoring equals scikit-learn's; honest cross-validation."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from monitor.classify import Classifier, Doc
+from monitor.classify.dataset import SHIPPED, Example, load_examples, merge_feedback
+from monitor.classify.model import PACKAGED, Model, model_features
+from monitor.classify.train import cross_validate, fit, folds_by
+from monitor.config import load_config
+from monitor.errors import ConfigError
+from tests.conftest import ROOT
+
+CONFIG = load_config(ROOT / "sources.yaml")
+EXAMPLES = load_examples(SHIPPED, "shipped")
+
+
+@pytest.fixture(scope="module")
+def small_model() -> Model:
+    return fit(EXAMPLES[::3], CONFIG)
+
+
+def test_shipped_training_set_keeps_provenance() -> None:
+    rows = [json.loads(line) for line in SHIPPED.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == len(EXAMPLES) >= 500
+    assert all(r["provenance"] for r in rows)
+    assert {str(r["label"]) for r in rows} == {"1", "0", "b"}
+
+
+def test_pure_python_scores_equal_scikit_learn(small_model: Model) -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    train = EXAMPLES[::3]
+    rules = Classifier(
+        CONFIG.model_copy(
+            update={"classifier": CONFIG.classifier.model_copy(update={"model": False})}
+        )
+    )
+    texts = [
+        model_features(e.title, e.summary, e.publisher, rules.kinds.get(e.publisher, ""), None)
+        for e in train
+    ]
+    vectorizer = TfidfVectorizer(analyzer=lambda x: x, sublinear_tf=True, lowercase=False)
+    vectorizer.fit(texts)
+    doc = EXAMPLES[1]  # not in the training slice
+    features = model_features(doc.title, doc.summary, doc.publisher, "", None)
+    expected = vectorizer.transform([features]).toarray()[0]
+    ours = small_model.vectorize(features)
+    names = vectorizer.get_feature_names_out()
+    for j, value in enumerate(expected):
+        assert ours.get(names[j], 0.0) == pytest.approx(value, abs=1e-9)
+    assert sum(v * v for v in ours.values()) == pytest.approx(1.0)
+
+
+def test_relevance_is_a_probability_and_explained(small_model: Model) -> None:
+    classifier = Classifier(CONFIG, small_model)
+    relevant = classifier.classify(Doc("Semiconductor fab investment for advanced packaging"))
+    unrelated = classifier.classify(Doc("First Lady hosts Easter egg roll on the South Lawn"))
+    assert 0 <= unrelated.score < 0.35 <= relevant.score <= 1
+    assert any(w.startswith("model: relevance") for w in relevant.why)
+    assert any(w.startswith("section ") and "model" in w for w in relevant.why)
+    assert relevant.version.startswith("rules-1+lr-")
+
+
+def test_dump_and_load_give_the_same_decisions(tmp_path: Path, small_model: Model) -> None:
+    small_model.dump(tmp_path / "model.json")
+    loaded = Model.load(tmp_path / "model.json")
+    a, b = Classifier(CONFIG, small_model), Classifier(CONFIG, loaded)
+    for e in EXAMPLES[1:40:3]:
+        doc = Doc(e.title, e.summary, publisher=e.publisher)
+        assert a.classify(doc).score == pytest.approx(b.classify(doc).score, abs=1e-5)
+        assert a.classify(doc).section == b.classify(doc).section
+
+
+def test_publisher_folds_keep_each_publisher_together() -> None:
+    folds = folds_by(EXAMPLES, "publisher", 5)
+    assert sorted(i for f in folds for i in f) == list(range(len(EXAMPLES)))
+    where = {}
+    for n, fold in enumerate(folds):
+        for i in fold:
+            assert where.setdefault(EXAMPLES[i].publisher, n) == n
+    sizes = [len(f) for f in folds]
+    assert max(sizes) - min(sizes) < 0.25 * len(EXAMPLES)
+
+
+def test_date_folds_are_consecutive_periods() -> None:
+    folds = folds_by(EXAMPLES, "date", 5)
+    ends = [(min(EXAMPLES[i].date for i in f), max(EXAMPLES[i].date for i in f)) for f in folds]
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(ends))
+
+
+def test_cross_validation_never_scores_what_it_trained_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    import monitor.classify.train as train
+
+    seen: list[set[str]] = []
+    real_fit = train.fit
+
+    def spy(examples: list[Example], config: object) -> Model:
+        seen.append({e.publisher for e in examples})
+        return real_fit(examples, config)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(train, "fit", spy)
+    subset = EXAMPLES[::4]
+    predictions = cross_validate(subset, CONFIG, "publisher", k=3)
+    assert len(predictions) == len(subset) and len(seen) == 3
+    folds = folds_by(subset, "publisher", 3)
+    for trained_on, fold in zip(seen, folds, strict=True):
+        assert not trained_on & {subset[i].publisher for i in fold}
+
+
+def test_feedback_overrides_the_shipped_label() -> None:
+    shipped = EXAMPLES[:3]
+    correction = Example(
+        shipped[0].title, "", shipped[0].publisher, "0", None, url=shipped[0].url, origin="feedback"
+    )
+    extra = Example(
+        "New alloy plant", "", "nsf", "1", "industry", url="https://x.gov/a", origin="feedback"
+    )
+    merged = merge_feedback(shipped, [correction, extra])
+    assert [e.label for e in merged] == ["0", shipped[1].label, shipped[2].label, "1"]
+    assert merged[0].origin == "feedback" and merged[-1].title == "New alloy plant"
+
+
+def test_labeled_file_errors_name_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "items.jsonl"
+    path.write_text(
+        '{"title": "a", "label": 1, "section": "funding"}\n{"title": "b", "label": 7}\nnot json\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_examples(path)
+    lines = [p.line for p in info.value.problems]
+    assert lines == [2, 3]
+
+
+def test_the_shipped_model_is_the_one_training_gives() -> None:
+    shipped = Model.load(PACKAGED)
+    assert shipped.meta["examples"] == len(EXAMPLES)
+    assert shipped.version == fit(EXAMPLES, CONFIG).version  # rebuilt after rules changed
+    assert not math.isnan(shipped.relevance.intercept[0])
