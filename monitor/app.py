@@ -20,7 +20,7 @@ from monitor.digest.build import Drafted, draft
 from monitor.digest.week import Week, last_complete_week, parse_week
 from monitor.errors import ConfigError, Problem
 from monitor.http import HttpClient
-from monitor.poll import Fetch, fetch_source, poll_sources
+from monitor.poll import Fetch, fetch_source, poll_sources, uncertain_items
 from monitor.settings import Settings
 from monitor.store import Store
 from monitor.store.health import HealthStore
@@ -124,7 +124,12 @@ class App:
         """Fetch and parse one source as if for the first time; store nothing."""
         source = self.config.source(source_id)
         return fetch_source(
-            source, self.client, SourceState(), self.clock, self.config.service.article_fetch_limit
+            source,
+            self.client,
+            SourceState(),
+            self.clock,
+            self.config.service.article_fetch_limit,
+            uncertain_items(self.classifier),
         )
 
     def week(self, label: str | None = None) -> Week:

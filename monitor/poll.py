@@ -39,14 +39,21 @@ class Fetch:
     error: str | None = None
 
 
+ArticleWanted = Callable[[Entry], bool]
+
+
 def fetch_source(
     source: SourceConfig,
     client: HttpClient,
     state: SourceState,
     clock: Callable[[], datetime],
     article_limit: int,
+    wants_article: ArticleWanted | None = None,
 ) -> Fetch:
-    """Fetch and parse one source; never raises: failures come back in ``error``."""
+    """Fetch and parse one source; never raises: failures come back in ``error``.
+
+    The article pages of new items are fetched (at most ``article_limit``) when an item has no
+    date, or when ``wants_article`` says its text would help (an uncertain classification)."""
     started = clock()
     kind = registry.get(source.kind)
     fetched = None
@@ -63,7 +70,10 @@ def fetch_source(
         result = kind.parse(fetched.content, fetched.final_url, fetched.encoding, source)
         entries = _unique([normalise(raw, source, started) for raw in result.items])
         if source.fetch_articles:
-            entries = _with_articles(entries, state.known_urls, client, started, article_limit)
+            wanted = wants_article or (lambda _entry: False)
+            entries = _with_articles(
+                entries, state.known_urls, client, started, article_limit, wanted
+            )
         return Fetch(source, started, clock(), fetched, entries, list(result.warnings))
     except MonitorError as e:
         return Fetch(source, started, clock(), fetched, error=str(e))
@@ -88,16 +98,30 @@ def _with_articles(
     client: HttpClient,
     now: datetime,
     limit: int,
+    wanted: ArticleWanted,
 ) -> list[Entry]:
-    """Fetch the article pages of new undated items (at most ``limit``) for their date and text."""
-    out = []
-    for entry in entries:
-        if limit > 0 and entry.published_date is None and entry.canonical_url not in known:
-            limit -= 1
-            out.append(with_article(entry, _article(client, entry.url, now)))
-        else:
-            out.append(entry)
-    return out
+    """Fetch the article pages of new items that need them: undated ones first, then those
+    whose classification is uncertain; at most ``limit`` pages."""
+    new = [e for e in entries if e.canonical_url not in known]
+    undated = [e for e in new if e.published_date is None]
+    uncertain = [e for e in new if e.published_date is not None and wanted(e)]
+    chosen = {e.canonical_url for e in (undated + uncertain)[: max(limit, 0)]}
+    return [
+        with_article(e, _article(client, e.url, now)) if e.canonical_url in chosen else e
+        for e in entries
+    ]
+
+
+def uncertain_items(classifier: Classifier, low: float = 0.05, high: float = 0.9) -> ArticleWanted:
+    """Items whose short listing (a title, a line) leaves the classifier unsure, or not sure
+    enough to drop them: the article may decide."""
+
+    def wanted(entry: Entry) -> bool:
+        if len(entry.summary) >= 200:
+            return False
+        return low <= classify_entry(classifier, entry).score < high
+
+    return wanted
 
 
 def _article(client: HttpClient, url: str, now: datetime):  # type: ignore[no-untyped-def]
@@ -198,8 +222,11 @@ def poll_sources(
     if not sources:
         return []
     with ThreadPoolExecutor(max_workers=min(concurrency, len(sources))) as pool:
+        wanted = uncertain_items(classifier)
         futures = {
-            pool.submit(fetch_source, s, client, store.source_state(s.id), clock, article_limit): s
+            pool.submit(
+                fetch_source, s, client, store.source_state(s.id), clock, article_limit, wanted
+            ): s
             for s in sources
         }
         for future in as_completed(futures):

@@ -24,7 +24,7 @@ from monitor import incidents, scheduler
 from monitor.app import App
 from monitor.digest.week import Week, current_week
 from monitor.metrics import Metrics
-from monitor.poll import fetch_source, store_fetch
+from monitor.poll import fetch_source, store_fetch, uncertain_items
 from monitor.schedule import first_fire_since, parse_schedule
 from monitor.store.outbox import Delivery
 from monitor.web import HttpEndpoint, application
@@ -155,7 +155,14 @@ class Service:
             return
         try:
             state = app.store.source_state(source_id)
-            result = fetch_source(source, app.client, state, app.clock, service.article_fetch_limit)
+            result = fetch_source(
+                source,
+                app.client,
+                state,
+                app.clock,
+                service.article_fetch_limit,
+                uncertain_items(app.classifier),
+            )
             record = store_fetch(app.store, app.classifier, result)
             self.metrics.observe_poll(record)
         finally:

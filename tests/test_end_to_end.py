@@ -209,3 +209,41 @@ def test_undated_listing_items_get_the_article_date(
     fetched_after = len([r for r, _ in site.log if "/royce/news/undated/" in r.path])
     assert fetched_before == fetched_after == 1
     app.close()
+
+
+def test_uncertain_items_are_decided_by_their_article_text(
+    tmp_path: Path, db_url: str, site: HTTPServer
+) -> None:
+    article = b"""<html><head><title>A new step</title></head><body><article>
+      <h1>A new step for European industry</h1>
+      <p>The Commission today approved a plan for semiconductor wafer fabs and advanced
+      manufacturing of chips, with new pilot lines for silicon carbide power electronics.</p>
+      <p>The plan supports the supply of critical raw materials such as gallium.</p>
+      </article></body></html>"""
+    feed = f"""<?xml version="1.0"?><rss version="2.0"><channel><title>EC</title>
+      <item><title>A new step for European industry</title>
+        <link>{site.url_for("/ec/step")}</link><pubDate>Tue, 24 Sep 2024 10:00:00 GMT</pubDate>
+        <description>Brussels, 24 September 2024.</description></item>
+      <item><title>Semiconductor fab investment approved for gallium nitride chips</title>
+        <link>{site.url_for("/ec/fab")}</link><pubDate>Tue, 24 Sep 2024 11:00:00 GMT</pubDate>
+      </item></channel></rss>""".encode()
+    serve(site, "/ec/rss", feed, RSS)
+    serve(site, "/ec/step", article, HTML)
+    ec = source("ec", "rss", site.url_for("/ec/rss"), "ec", fetch_articles=True)
+    app = week_app(tmp_path, db_url, site, [ec])
+    (record,) = app.poll(["ec"])
+    assert record.new == 2
+    week = app.week("2024-W39")
+    items = {
+        i.title: i for i in app.store.items_in_period(week.first, week.last, week.start, week.end)
+    }
+    vague = items["A new step for European industry"]
+    assert vague.text and "silicon carbide" in vague.text
+    assert vague.relevant and "semiconductors" in vague.topics
+    assert any("in text" in w for w in vague.why)
+    clear = items["Semiconductor fab investment approved for gallium nitride chips"]
+    assert clear.text is None  # a confident decision needs no article
+    assert [r.path for r, _ in site.log].count("/ec/fab") == 0
+    drafted = app.draft(week)
+    assert "silicon carbide" in drafted.rendered["txt"]  # the summary comes from the article
+    app.close()
