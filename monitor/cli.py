@@ -317,15 +317,21 @@ def evaluate(ctx: click.Context, file: Path, scheme: str | None, folds: int) -> 
     for labeled JSON lines (label 1, 0 or "b"; borderline items are reported apart)."""
     from monitor.classify.batch import doc_from, source_hints
     from monitor.classify.dataset import load_examples
-    from monitor.classify.evaluate import calibration, calibration_report, report, score
+    from monitor.classify.evaluate import (
+        calibration,
+        calibration_report,
+        report,
+        score,
+        topic_scores,
+    )
     from monitor.classify.train import cross_validate
 
     config = load_config(ctx.obj["config"])
     examples = load_examples(file)
-    rows = [{"label": e.label, "section": e.section} for e in examples]
+    rows = [{"label": e.label, "section": e.section, "topics": e.topics} for e in examples]
     if scheme:
         predictions = [
-            {"relevant": p.relevant, "section": p.section, "score": p.score}
+            {"relevant": p.relevant, "section": p.section, "score": p.score, "topics": p.topics}
             for p in cross_validate(examples, config, scheme, folds)
         ]
         out.print(f"{len(examples)} items, {folds}-fold cross-validation grouped by {scheme}")
@@ -339,10 +345,12 @@ def evaluate(ctx: click.Context, file: Path, scheme: str | None, folds: int) -> 
             for e in examples
         ]
         predictions = [
-            {"relevant": d.relevant, "section": d.section, "score": d.score} for d in decisions
+            {"relevant": d.relevant, "section": d.section, "score": d.score, "topics": d.topics}
+            for d in decisions
         ]
         out.print(f"{len(examples)} items, classifier {classifier.version}")
     out.print(report(score(rows, predictions)), highlight=False)
+    out.print(topic_scores(rows, predictions), highlight=False)
     out.print(calibration_report(calibration(rows, predictions)), highlight=False)
 
 

@@ -18,8 +18,9 @@ from monitor.items import Classification
 
 RULES_VERSION = "rules-1"
 SECTION_PRIOR = 2.0  # weight of a source's section hint
-TOPIC_MIN = 1.0  # a topic is assigned when its hits weigh at least this much
-MAX_TOPICS = 4
+TOPIC_MIN = 1.5  # a topic is assigned when its hits weigh at least this much,
+TOPIC_SHARE = 0.5  # and at least this share of the strongest topic's weight
+MAX_TOPICS = 3
 TEXT_LIMIT = 4000  # characters of article text considered
 EXCLUDE = "exclude"
 SECTION_PREFIX = "section:"
@@ -152,7 +153,10 @@ def _topics(hits: list[Hit]) -> tuple[str, ...]:
     for hit in hits:
         totals[hit.group] += hit.weight
     ranked = sorted((t for t in totals if totals[t] >= TOPIC_MIN), key=lambda t: (-totals[t], t))
-    return tuple(ranked[:MAX_TOPICS])
+    if not ranked:
+        return ()
+    floor = TOPIC_SHARE * totals[ranked[0]]
+    return tuple(t for t in ranked[:MAX_TOPICS] if totals[t] >= floor)
 
 
 def _explain(signals: Signals) -> list[str]:

@@ -24,6 +24,7 @@ class Example:
     url: str = ""
     section_hint: str | None = None
     origin: str = "shipped"
+    topics: tuple[str, ...] = ()
 
 
 def load_examples(path: Path, origin: str = "file") -> list[Example]:
@@ -59,6 +60,7 @@ def example_from(row: dict[str, Any], origin: str) -> Example:
         date=str(row.get("date") or ""),
         url=row.get("url") or "",
         origin=origin,
+        topics=tuple(row.get("topics") or ()),
     )
 
 

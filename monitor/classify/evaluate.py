@@ -120,3 +120,17 @@ def calibration_report(cal: Calibration) -> str:
     ]
     lines += [f"  {mean:.2f} → {share:.2f}  (n={n})" for mean, share, n in cal.bins]
     return "\n".join(lines)
+
+
+def topic_scores(rows: list[dict[str, Any]], predictions: list[dict[str, Any]]) -> str:
+    """Micro precision and recall of topics over the items labeled 1 that carry topics."""
+    tp = fp = fn = 0
+    for row, pred in zip(rows, predictions, strict=True):
+        truth = set(row.get("topics") or ())
+        if label_of(row) != "1" or not truth:
+            continue
+        guess = set(pred.get("topics") or ())
+        tp, fp, fn = tp + len(truth & guess), fp + len(guess - truth), fn + len(truth - guess)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    return f"topics     precision {precision:.3f}  recall {recall:.3f}  (micro, items labeled 1)"

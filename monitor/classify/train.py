@@ -36,6 +36,7 @@ class Prediction:
     relevant: bool
     score: float
     section: str
+    topics: tuple[str, ...] = ()
 
 
 def _inputs(
@@ -159,7 +160,9 @@ def cross_validate(
                     section_hint=e.section_hint,
                 )
             )
-            predictions[i] = Prediction(e, decision.relevant, decision.score, decision.section)
+            predictions[i] = Prediction(
+                e, decision.relevant, decision.score, decision.section, decision.topics
+            )
         if progress:
             progress(number)
     return [predictions[i] for i in range(len(examples))]
