@@ -10,6 +10,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
 from monitor.digest.build import Drafted
 from monitor.digest.week import Week, parse_week
@@ -17,6 +19,9 @@ from monitor.errors import DeliveryError
 from monitor.notify.email import alert_message, digest_message, digest_message_id, domain_of
 from monitor.notify.smtp import SmtpSender
 from monitor.store.outbox import Alert, Delivery, Outbox
+
+if TYPE_CHECKING:
+    from monitor.app import App
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +35,7 @@ class DigestOutcome:
 
 
 class Deliverer:
-    """Needs an ``App`` (see monitor.app); kept loose to avoid an import cycle."""
-
-    def __init__(self, app, sender: Callable[[], SmtpSender] | None = None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, app: App, sender: Callable[[], SmtpSender] | None = None) -> None:
         self.app = app
         self._sender_factory = sender or (lambda: SmtpSender(app.settings.smtp))
         self.lease = app.config.service.delivery_lease
@@ -142,7 +145,7 @@ class Deliverer:
             self.on_sent(delivery)
         return status
 
-    def _digest_email(self, drafted: Drafted, delivery: Delivery):  # type: ignore[no-untyped-def]
+    def _digest_email(self, drafted: Drafted, delivery: Delivery) -> EmailMessage:
         profile = self.app.config.digest.profiles[delivery.profile]
         mail_from = self.app.settings.smtp.mail_from
         count = drafted.selection.count

@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from monitor.classify import Classifier, Doc
 from monitor.config import SourceConfig
 from monitor.errors import FetchError, MonitorError
-from monitor.extract import extract_article
+from monitor.extract import Article, extract_article
 from monitor.http import Fetched, HttpClient
 from monitor.items import Classification, Entry
 from monitor.normalise import normalise, with_article
@@ -124,7 +124,7 @@ def uncertain_items(classifier: Classifier, low: float = 0.05, high: float = 0.9
     return wanted
 
 
-def _article(client: HttpClient, url: str, now: datetime):  # type: ignore[no-untyped-def]
+def _article(client: HttpClient, url: str, now: datetime) -> Article | None:
     try:
         page = client.get(url, accept="text/html")
         return extract_article(page.content, page.final_url, now)
@@ -151,30 +151,30 @@ def classify_entry(classifier: Classifier, entry: Entry) -> Classification:
 def store_fetch(store: Store, classifier: Classifier, result: Fetch) -> PollRecord:
     """Classify and store what one source brought; record the poll; return its record."""
     fetched = result.fetched
-    base = {
-        "source_id": result.source.id,
-        "started_at": result.started_at,
-        "finished_at": result.finished_at,
-        "http_status": fetched.status if fetched else None,
-        "final_url": fetched.final_url if fetched else None,
-        "warnings": tuple(result.warnings),
-    }
+    record = PollRecord(
+        source_id=result.source.id,
+        started_at=result.started_at,
+        finished_at=result.finished_at,
+        outcome="ok",
+        http_status=fetched.status if fetched else None,
+        final_url=fetched.final_url if fetched else None,
+        warnings=tuple(result.warnings),
+    )
     if result.error is not None:
-        record = PollRecord(outcome="error", error=result.error, **base)  # type: ignore[arg-type]
+        record = replace(record, outcome="error", error=result.error)
     elif fetched is not None and fetched.not_modified:
-        record = PollRecord(outcome="not_modified", **base)  # type: ignore[arg-type]
+        record = replace(record, outcome="not_modified")
     else:
         decided = [(e, classify_entry(classifier, e)) for e in result.entries]
         saved = store.save_entries(decided, result.finished_at)
-        record = PollRecord(
-            outcome="ok",
+        record = replace(
+            record,
             found=len(result.entries),
             new=saved.new,
             updated=saved.updated,
             etag=fetched.etag if fetched else None,
             last_modified=fetched.last_modified if fetched else None,
             validators_for=result.source.fingerprint(),
-            **base,  # type: ignore[arg-type]
         )
     store.record_poll(record)
     _log(record)

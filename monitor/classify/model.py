@@ -92,8 +92,10 @@ class Model:
     def explain_relevance(
         self, tfidf: dict[str, float], dense: dict[str, float], count: int = 3
     ) -> tuple[list[str], list[str]]:
-        """The strongest features for and against relevance."""
-        parts = self.relevance.contributions(0, tfidf, self._scaled(dense))
+        """The words that pushed most for and against relevance (the rule signals are explained
+        by the rules themselves)."""
+        words = {t: v for t, v in tfidf.items() if not t.startswith("__")}
+        parts = self.relevance.contributions(0, words, {})
         ranked = sorted(parts, key=lambda p: p[1])
         against = [_name(t) for t, v in ranked[:count] if v < 0]
         towards = [_name(t) for t, v in reversed(ranked[-count:]) if v > 0]

@@ -4,8 +4,9 @@
   was first seen (in the digest's time zone), and the digest says so.
 - Items of one story (the same announcement from several sources) appear once: the most
   relevant of them, with the others as related coverage.
-- Feature (专题): at most ``feature_max`` items, chosen by ``is_feature_candidate`` and ranked like
-  any section; each feature item is shown only there.
+- Feature (专题): at most ``feature_max`` items, chosen by ``is_feature_candidate`` (a strategy
+  item from a government body or agency whose title or first sentence names a major document)
+  and ranked like any section; each feature item is shown only there.
 - Within a section: score, then how many sources carried the story, then date, newest first.
 """
 
@@ -20,10 +21,17 @@ from zoneinfo import ZoneInfo
 from monitor.config import ProfileConfig, Publisher
 from monitor.digest.week import Week
 from monitor.items import StoredItem
+from monitor.text import sentences
+
+
+def first_sentence(text: str) -> str:
+    found = sentences(text)
+    return found[0] if found else ""
+
 
 # Titles that name a major document or decision: what the bulletins lead with.
 MAJOR = re.compile(
-    r"\b(strateg\w*|national \w+ (plan|program|initiative)|action plan|roadmap|road map|"
+    r"\b(strateg\w*|plan|national \w+ (program|initiative)|roadmap|road map|"
     r"executive order|act\b|law\b|white paper|blueprint|framework|industrial policy|"
     r"report|review|assessment|outlook|insights?)\b"
     r"|战略|规划|路线图|行动计划|白皮书|法案|报告|政策",
@@ -80,7 +88,7 @@ def is_feature_candidate(entry: Entry, publishers: dict[str, Publisher]) -> bool
         and item.score >= FEATURE_MIN_SCORE
         and publisher is not None
         and publisher.kind in FEATURE_KINDS
-        and bool(MAJOR.search(item.title))
+        and bool(MAJOR.search(item.title) or MAJOR.search(first_sentence(item.summary)))
     )
 
 
