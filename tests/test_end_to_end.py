@@ -108,6 +108,11 @@ def test_poll_then_digest_then_nothing_new(tmp_path: Path, db_url: str, site: HT
         not in titles
     )
     assert "编译自[2024-09-23]" in md  # the JRC item, dated by its URL
+    feature = drafted.selection.sections[0]
+    assert feature.key == "feature"  # a JRC report ("A new JRC report maps ..."), as in CAS 2024
+    assert "Advanced manufacturing: a key to EU competitiveness" in [
+        e.item.title for e in feature.entries
+    ]
     assert "https://joint-research-centre.ec.europa.eu/jrc-news-and-updates/" in md
     for path in drafted.paths:
         assert path.exists() and path.parent == tmp_path / "digests"
