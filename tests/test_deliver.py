@@ -160,3 +160,55 @@ def test_cli_send_twice_sends_once(
     no_smtp = {k: v for k, v in env.items() if k != "MONITOR_SMTP_HOST"}
     refused = runner.invoke(cli, ["digest", "--week", "2024-W39", "--send"], env=no_smtp)
     assert refused.exit_code == 2 and "MONITOR_SMTP_HOST" in refused.output
+
+
+def test_markdown_attached_when_the_profile_asks(
+    tmp_path: Path, db_url: str, site: HTTPServer, mailserver: MailServer
+) -> None:
+    cfg = config(site)
+    cfg["digest"]["profiles"]["cas"]["attach_markdown"] = True
+    app = make_app(
+        tmp_path,
+        db_url,
+        cfg,
+        Clock(datetime(2024, 10, 2, tzinfo=UTC)),
+        smtp=smtp_settings(mailserver.port),
+    )
+    app.poll()
+    app.deliverer.digest(week_of_fixture(app), send=True)
+    message = mailserver.wait_for(2)[0].message
+    assert message.get_content_type() == "multipart/mixed"
+    alternative, attached = message.iter_parts()
+    assert [p.get_content_type() for p in alternative.iter_parts()] == ["text/plain", "text/html"]
+    assert attached.get_filename() == "2024-W39.cas.md"
+    assert "# 先进制造与新材料动态监测快报" in attached.get_content()
+    app.close()
+
+
+def test_cli_deliveries_retry(tmp_path: Path, db_url: str, site: HTTPServer) -> None:
+    from tests.conftest import write_config
+
+    port = free_port()
+    path = write_config(tmp_path / "sources.yaml", config(site, delivery_attempts=1))
+    env = {
+        "MONITOR_DATABASE_URL": db_url,
+        "MONITOR_DIGEST_DIR": str(tmp_path / "digests"),
+        "MONITOR_CONFIG": str(path),
+        "MONITOR_SMTP_HOST": "127.0.0.1",
+        "MONITOR_SMTP_PORT": str(port),
+        "MONITOR_SMTP_TLS": "none",
+    }
+    runner = CliRunner()
+    assert runner.invoke(cli, ["poll"], env=env).exit_code == 0
+    down = runner.invoke(cli, ["digest", "--week", "2024-W39", "--send"], env=env)
+    assert down.exit_code == 1 and "failed" in down.output
+    status = runner.invoke(cli, ["status"], env=env)
+    assert "2 failed" in status.output and "failed: 2024-W39 cas" in status.output
+    server = MailServer(port=port).start()
+    try:
+        retried = runner.invoke(cli, ["deliveries", "retry"], env=env)
+        assert retried.exit_code == 0, retried.output
+        assert "2 failed deliveries queued again; sent now: 2 of 2" in retried.output
+        assert len(server.wait_for(2)) == 2
+    finally:
+        server.stop()
