@@ -491,13 +491,26 @@ class Store:
         files: list[str],
         now: datetime,
     ) -> None:
+        """Record (or refresh) the digest of a week and profile; safe when two instances draft
+        the same digest at once (the unique key decides, the loser updates)."""
         with self.session() as s:
-            row = s.scalars(
-                select(DigestRow).where(DigestRow.week == week, DigestRow.profile == profile)
-            ).first()
+            query = select(DigestRow).where(DigestRow.week == week, DigestRow.profile == profile)
+            row = s.scalars(query).first()
             if row is None:
-                row = DigestRow(week=week, profile=profile)
-                s.add(row)
+                try:
+                    with s.begin_nested():
+                        row = DigestRow(
+                            week=week,
+                            profile=profile,
+                            created_at=now,
+                            item_count=item_count,
+                            content_hash=content_hash,
+                            files=files,
+                        )
+                        s.add(row)
+                    return
+                except IntegrityError:
+                    row = s.scalars(query).one()
             row.created_at, row.item_count = now, item_count
             row.content_hash, row.files = content_hash, files
 
