@@ -42,14 +42,11 @@ def test_pure_python_scores_equal_scikit_learn(small_model: Model) -> None:
             update={"classifier": CONFIG.classifier.model_copy(update={"model": False})}
         )
     )
-    texts = [
-        model_features(e.title, e.summary, e.publisher, rules.kinds.get(e.publisher, ""), None)
-        for e in train
-    ]
+    texts = [model_features(e.title, e.summary, rules.kinds.get(e.publisher, "")) for e in train]
     vectorizer = TfidfVectorizer(analyzer=lambda x: x, sublinear_tf=True, lowercase=False)
     vectorizer.fit(texts)
     doc = EXAMPLES[1]  # not in the training slice
-    features = model_features(doc.title, doc.summary, doc.publisher, "", None)
+    features = model_features(doc.title, doc.summary, "")
     expected = vectorizer.transform([features]).toarray()[0]
     ours = small_model.vectorize(features)
     names = vectorizer.get_feature_names_out()
@@ -144,3 +141,18 @@ def test_the_shipped_model_is_the_one_training_gives() -> None:
     assert shipped.meta["examples"] == len(EXAMPLES)
     assert shipped.version == fit(EXAMPLES, CONFIG).version  # rebuilt after rules changed
     assert not math.isnan(shipped.relevance.intercept[0])
+
+
+def test_a_sources_section_hint_multiplies_the_odds_of_its_section() -> None:
+    from monitor.classify import HINT_ODDS
+
+    classifier = Classifier(CONFIG, Model.load(PACKAGED))
+    assert classifier.model is not None
+    doc = Doc("Chip plant to be built in Ohio", publisher="ukri")
+    signals = classifier.signals(doc)
+    tfidf = classifier.model.vectorize(model_features(doc.title, "", "agency"))
+    p = classifier.model.section_probabilities(tfidf, signals.dense, "agency")["industry"]
+    hinted = classifier.classify(Doc(doc.title, publisher="ukri", section_hint="industry"))
+    assert hinted.section == "industry"
+    shown = float(hinted.why[-1].split("model ")[1].split(";")[0])
+    assert shown == pytest.approx(HINT_ODDS * p / (HINT_ODDS * p + 1 - p), abs=0.006)

@@ -17,7 +17,8 @@ from monitor.config import SECTIONS, ClassifierConfig, Config
 from monitor.items import Classification
 
 RULES_VERSION = "rules-1"
-SECTION_PRIOR = 2.0  # weight of a source's section hint
+SECTION_PRIOR = 2.0  # weight of a source's section hint in the rules
+HINT_ODDS = 4.0  # how much a source's section hint multiplies the model's odds
 TOPIC_MIN = 1.5  # a topic is assigned when its hits weigh at least this much,
 TOPIC_SHARE = 0.5  # and at least this share of the strongest topic's weight
 MAX_TOPICS = 3
@@ -92,11 +93,11 @@ class Classifier:
         section, section_why = _section(signals.section_hits, doc.section_hint, fallback)
         score = _squash(signals.evidence)
         if self.model is not None:
-            tfidf = self.model.vectorize(
-                model_features(doc.title, doc.summary, doc.publisher, kind, doc.section_hint)
-            )
+            tfidf = self.model.vectorize(model_features(doc.title, doc.summary, kind))
             score = self.model.relevance_probability(tfidf, signals.dense)
-            probabilities = self.model.section_probabilities(tfidf, signals.dense)
+            probabilities = _with_prior(
+                self.model.section_probabilities(tfidf, signals.dense, kind), doc.section_hint
+            )
             section = max(probabilities, key=lambda s: probabilities[s])
             towards, against = self.model.explain_relevance(tfidf, signals.dense)
             why.append(
@@ -116,6 +117,16 @@ class Classifier:
             why=tuple(why + section_why),
             version=self.version,
         )
+
+
+def _with_prior(probabilities: dict[str, float], hint: str | None) -> dict[str, float]:
+    """A source's section hint (a funding-opportunities feed) as a prior on the model's
+    probabilities: the training items carry no hints, so the model cannot learn it."""
+    if hint not in probabilities:
+        return probabilities
+    boosted = {s: p * (HINT_ODDS if s == hint else 1.0) for s, p in probabilities.items()}
+    total = sum(boosted.values())
+    return {s: p / total for s, p in boosted.items()}
 
 
 def _section(hits: list[Hit], hint: str | None, fallback: str) -> tuple[str, list[str]]:

@@ -1,10 +1,14 @@
 """Layer 2 of the classifier: a learned linear model, scored in pure Python. Pure; no I/O but
 ``load``/``dump``.
 
-Features are sublinear tf-idf over ``features.analyze`` of title and summary, plus tokens for the
-publisher, its kind and the source's section hint, plus dense features computed by the rule
-layer (evidence per topic, exclusions, section evidence). Two heads: relevance (binary logistic
-regression, whose probability is the item's score) and section (multinomial). Training lives in
+Features are sublinear tf-idf over ``features.analyze`` of title and summary, plus a token for the
+publisher's kind, plus dense features computed by the rule
+layer (evidence per topic, exclusions, section evidence). Relevance is one binary logistic
+regression over all of them; its probability is the item's score. Section is stacked: a
+multinomial regression over the text gives section probabilities, and a second one combines
+their logarithms with the rules' section evidence and the publisher's kind (stacking lets the
+rules' evidence count for what it is worth, which one joint model over thousands of text
+features does not learn from a few hundred examples). Training lives in
 ``monitor.classify.train`` (scikit-learn); scoring needs no third-party library, so the service
 stays small.
 """
@@ -21,7 +25,8 @@ from typing import Any
 
 from monitor.classify.features import analyze
 
-FORMAT = 1
+FORMAT = 2
+FEATURES = 3  # bump when model_features or features.analyze change
 PACKAGED = Path(__file__).resolve().parent.parent / "data" / "model.json"
 
 
@@ -61,6 +66,7 @@ class Head:
 class Model:
     idf: dict[str, float]
     relevance: Head
+    section_text: Head
     section: Head
     dense_scale: float
     meta: dict[str, Any] = field(default_factory=dict)
@@ -81,13 +87,12 @@ class Model:
         return _sigmoid(z)
 
     def section_probabilities(
-        self, tfidf: dict[str, float], dense: dict[str, float]
+        self, tfidf: dict[str, float], dense: dict[str, float], kind: str
     ) -> dict[str, float]:
-        logits = self.section.logits(tfidf, self._scaled(dense))
-        top = max(logits)
-        exps = [math.exp(z - top) for z in logits]
-        total = sum(exps)
-        return {c: e / total for c, e in zip(self.section.classes, exps, strict=True)}
+        text = _softmax(self.section_text.classes, self.section_text.logits(tfidf, {}))
+        return _softmax(
+            self.section.classes, self.section.logits({}, section_inputs(text, dense, kind))
+        )
 
     def explain_relevance(
         self, tfidf: dict[str, float], dense: dict[str, float], count: int = 3
@@ -113,6 +118,7 @@ class Model:
             "dense_scale": self.dense_scale,
             "idf": self.idf,
             "relevance": _head_json(self.relevance),
+            "section_text": _head_json(self.section_text),
             "section": _head_json(self.section),
         }
 
@@ -123,6 +129,7 @@ class Model:
         return cls(
             idf={k: float(v) for k, v in data["idf"].items()},
             relevance=_head(data["relevance"]),
+            section_text=_head(data["section_text"]),
             section=_head(data["section"]),
             dense_scale=float(data["dense_scale"]),
             meta=dict(data.get("meta", {})),
@@ -146,14 +153,32 @@ def find_model(data_dir: Path) -> Path | None:
     return None
 
 
-def model_features(
-    title: str, summary: str, publisher: str, kind: str, hint: str | None
-) -> list[str]:
+def model_features(title: str, summary: str, kind: str) -> list[str]:
+    """Text features and the publisher's kind. The publisher's identity is left out on
+    purpose (it measured no better, and content should decide: a UKRI item about a chip plant
+    is industry); so is a source's section hint, which no training item carries (it is applied
+    as a prior instead, see ``monitor.classify``)."""
     features = analyze(f"{title} . {summary}")
-    features.append(f"__pub:{publisher or '-'}")
     features.append(f"__kind:{kind or '-'}")
-    features.append(f"__hint:{hint or '-'}")
     return features
+
+
+def section_inputs(
+    text_probabilities: dict[str, float], dense: dict[str, float], kind: str
+) -> dict[str, float]:
+    """What the stacked section head reads: the text head's log-probabilities, the rules'
+    section evidence, and the publisher's kind."""
+    inputs = {f"text:{c}": math.log(p + 1e-6) for c, p in text_probabilities.items()}
+    inputs.update((k, v) for k, v in dense.items() if k.startswith("sec:"))
+    inputs[f"kind:{kind or '-'}"] = 1.0
+    return inputs
+
+
+def _softmax(classes: tuple[str, ...], logits: list[float]) -> dict[str, float]:
+    top = max(logits)
+    exps = [math.exp(z - top) for z in logits]
+    total = sum(exps)
+    return {c: e / total for c, e in zip(classes, exps, strict=True)}
 
 
 def _sigmoid(z: float) -> float:

@@ -22,12 +22,22 @@ from typing import Any
 
 from monitor.classify import Classifier, Doc
 from monitor.classify.dataset import SHIPPED, Example, load_examples
-from monitor.classify.model import PACKAGED, Head, Model, model_features
+from monitor.classify.model import (
+    FEATURES,
+    FORMAT,
+    PACKAGED,
+    Head,
+    Model,
+    model_features,
+    section_inputs,
+)
 from monitor.config import Config, load_config
 
 DENSE_SCALE = 0.3
 RELEVANCE_C = 4.0
 SECTION_C = 10.0
+STACK_C = 0.3
+INNER_FOLDS = 5
 
 
 @dataclass(frozen=True)
@@ -48,7 +58,7 @@ def _inputs(
             title=e.title, summary=e.summary, publisher=e.publisher, section_hint=e.section_hint
         )
         kind = rules.kinds.get(e.publisher, "")
-        texts.append(model_features(e.title, e.summary, e.publisher, kind, e.section_hint))
+        texts.append(model_features(e.title, e.summary, kind))
         dense.append(rules.signals(doc).dense)
     return texts, dense
 
@@ -69,18 +79,22 @@ def fit(examples: list[Example], config: Config) -> Model:
     texts, dense = _inputs(examples, rules)
     vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, lowercase=False)
     dictionary = DictVectorizer()
-    matrix = hstack(
-        [vectorizer.fit_transform(texts), dictionary.fit_transform(dense) * DENSE_SCALE]
-    ).tocsr()
+    text_matrix = vectorizer.fit_transform(texts).tocsr()
+    matrix = hstack([text_matrix, dictionary.fit_transform(dense) * DENSE_SCALE]).tocsr()
     terms = list(vectorizer.get_feature_names_out())
     names = list(dictionary.get_feature_names_out())
     rel = [i for i, e in enumerate(examples) if e.label in ("0", "1")]
     relevance = LogisticRegression(C=RELEVANCE_C, class_weight="balanced", max_iter=5000)
     relevance.fit(matrix[rel], [examples[i].label == "1" for i in rel])
     sec = [i for i, e in enumerate(examples) if e.label in ("1", "b") and e.section]
-    section = LogisticRegression(C=SECTION_C, class_weight="balanced", max_iter=5000)
-    section.fit(matrix[sec], [examples[i].section for i in sec])
-    basis = "".join(sorted(e.url + e.label + str(e.section) for e in examples))
+    section_text, section, section_names = _fit_section(
+        text_matrix[sec],
+        [str(examples[i].section) for i in sec],
+        [dense[i] for i in sec],
+        [rules.kinds.get(examples[i].publisher, "") for i in sec],
+    )
+    basis = f"{FORMAT} {FEATURES} {DENSE_SCALE} {RELEVANCE_C} {SECTION_C} {STACK_C} {INNER_FOLDS}"
+    basis += "".join(sorted(e.url + e.label + str(e.section) for e in examples))
     basis += config.classifier.model_dump_json() + json.dumps(
         {k: v.model_dump() for k, v in config.topics.items()}, sort_keys=True
     )
@@ -88,7 +102,10 @@ def fit(examples: list[Example], config: Config) -> Model:
     return Model(
         idf={t: float(v) for t, v in zip(terms, vectorizer.idf_, strict=True)},
         relevance=_head(["relevant"], relevance.coef_, relevance.intercept_, terms, names),
-        section=_head(list(section.classes_), section.coef_, section.intercept_, terms, names),
+        section_text=_head(
+            list(section_text.classes_), section_text.coef_, section_text.intercept_, terms, []
+        ),
+        section=_head(list(section.classes_), section.coef_, section.intercept_, [], section_names),
         dense_scale=DENSE_SCALE,
         meta={
             "version": f"lr-{digest}",
@@ -98,6 +115,41 @@ def fit(examples: list[Example], config: Config) -> Model:
             "seconds": round(time.perf_counter() - started, 2),
         },
     )
+
+
+def _fit_section(
+    text: Any, labels: list[str], dense: list[dict[str, float]], kinds: list[str]
+) -> tuple[Any, Any, list[str]]:
+    """The stacked section heads: a text model, and a model over its out-of-fold
+    log-probabilities, the rules' section evidence and the publisher's kind."""
+    import numpy as np
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    def text_model() -> Any:
+        return LogisticRegression(C=SECTION_C, class_weight="balanced", max_iter=5000)
+
+    order = np.random.RandomState(0).permutation(len(labels))
+    out_of_fold: list[dict[str, float]] = [{} for _ in labels]
+    y = np.array(labels)
+    for fold in np.array_split(order, INNER_FOLDS):
+        rest = np.setdiff1d(order, fold)
+        if len(set(y[rest])) < 2:
+            continue
+        inner = text_model().fit(text[rest], y[rest])
+        for i, row in zip(fold, inner.predict_proba(text[fold]), strict=True):
+            out_of_fold[i] = dict(zip(inner.classes_, row, strict=True))
+    final_text = text_model().fit(text, y)
+    for i, probabilities in enumerate(out_of_fold):
+        if not probabilities:  # a fold too small to train: use the final text model
+            out_of_fold[i] = dict(
+                zip(final_text.classes_, final_text.predict_proba(text[i])[0], strict=True)
+            )
+    rows = [section_inputs(p, d, k) for p, d, k in zip(out_of_fold, dense, kinds, strict=True)]
+    dictionary = DictVectorizer()
+    outer = LogisticRegression(C=STACK_C, class_weight="balanced", max_iter=5000)
+    outer.fit(dictionary.fit_transform(rows), y)
+    return final_text, outer, list(dictionary.get_feature_names_out())
 
 
 def _identity(features: list[str]) -> list[str]:
