@@ -23,6 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor import incidents, scheduler
 from monitor.app import App
 from monitor.digest.week import Week, current_week
+from monitor.health import KINDS
 from monitor.metrics import Metrics
 from monitor.poll import fetch_source, store_fetch, uncertain_items
 from monitor.schedule import first_fire_since, parse_schedule
@@ -186,7 +187,7 @@ class Service:
             if go:
                 app = self.app
                 incidents.check(app.health, app.config, app.clock(), app.settings.smtp.mail_from)
-                for kind in ("failing", "empty", "silent"):
+                for kind in KINDS:
                     count = sum(i.kind == kind for i in app.health.incidents())
                     self.metrics.open_incidents.labels(kind).set(count)
                 app.deliverer.send_alerts()

@@ -34,7 +34,6 @@ class ItemView:
     date_zh: str  # 9月16日
     date_known: bool
     publisher: str  # 美国国家科学基金会（NSF）
-    publisher_short: str  # NSF
     topics: str  # 半导体、先进制造
     why: tuple[str, ...]
     score: str
@@ -108,7 +107,7 @@ def build_view(selection: Selection, config: Config) -> DigestView:
 def _item(entry: Entry, config: Config, number: int) -> ItemView:
     item = entry.item
     publisher = config.publisher(item.publisher)
-    full, short = publisher_names(publisher)
+    full, _ = publisher_names(publisher)
     summary = _summary(item)
     date_zh = zh_date(entry.day)
     verb = "发布" if not entry.dated_by_first_seen else "发布（日期不详，首次发现于该日）"
@@ -123,7 +122,6 @@ def _item(entry: Entry, config: Config, number: int) -> ItemView:
         date_zh=date_zh,
         date_known=not entry.dated_by_first_seen,
         publisher=full,
-        publisher_short=short,
         topics="、".join(_topic_label(config, t) for t in item.topics),
         why=_why(item),
         score=f"{item.score:.2f}",
