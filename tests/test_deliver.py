@@ -29,14 +29,22 @@ def week_of_fixture(app: Any) -> Any:
     return app.week("2024-W39")
 
 
+def sent_app(
+    tmp_path: Path, db_url: str, cfg: dict[str, Any], smtp: Any
+) -> tuple[Any, Clock, list[Any]]:
+    """An app a week after the fixture week, polled once, its digest recorded and tried."""
+    clock = Clock(datetime(2024, 10, 2, tzinfo=UTC))
+    app = make_app(tmp_path, db_url, cfg, clock, smtp=smtp)
+    app.poll()
+    return app, clock, app.deliverer.digest(week_of_fixture(app), send=True)
+
+
 def test_send_twice_sends_once(
     tmp_path: Path, db_url: str, site: HTTPServer, mailserver: MailServer
 ) -> None:
-    clock = Clock(datetime(2024, 10, 2, tzinfo=UTC))
-    app = make_app(tmp_path, db_url, config(site), clock, smtp=smtp_settings(mailserver.port))
-    app.poll()
-    first = app.deliverer.digest(week_of_fixture(app), send=True)
+    app, _, first = sent_app(tmp_path, db_url, config(site), smtp_settings(mailserver.port))
     assert [o.note for o in first] == ["queued"]
+    assert [d.status for d in app.outbox.deliveries()] == ["sent", "sent"]
     assert len(mailserver.wait_for(2)) == 2
     second = app.deliverer.digest(week_of_fixture(app), send=True)
     assert second[0].note == "already sent (use --resend to send again)"
@@ -56,10 +64,7 @@ def test_smtp_down_then_up_sends_once_after_recovery(
     tmp_path: Path, db_url: str, site: HTTPServer
 ) -> None:
     port = free_port()
-    clock = Clock(datetime(2024, 10, 2, tzinfo=UTC))
-    app = make_app(tmp_path, db_url, config(site), clock, smtp=smtp_settings(port, timeout=2.0))
-    app.poll()
-    app.deliverer.digest(week_of_fixture(app), send=True)  # the server is down
+    app, clock, _ = sent_app(tmp_path, db_url, config(site), smtp_settings(port, timeout=2.0))
     pending = app.outbox.deliveries(status="pending")
     assert len(pending) == 2 and all("SMTP" in (d.last_error or "") for d in pending)
     assert all(d.next_attempt_at == clock.now + timedelta(seconds=10) for d in pending)
@@ -82,10 +87,7 @@ def test_gives_up_after_the_last_attempt_and_retry_requeues(
     tmp_path: Path, db_url: str, site: HTTPServer
 ) -> None:
     port = free_port()
-    clock = Clock(datetime(2024, 10, 2, tzinfo=UTC))
-    app = make_app(tmp_path, db_url, config(site), clock, smtp=smtp_settings(port, timeout=1.0))
-    app.poll()
-    app.deliverer.digest(week_of_fixture(app), send=True)
+    app, clock, _ = sent_app(tmp_path, db_url, config(site), smtp_settings(port, timeout=1.0))
     for _ in range(3):
         clock.now += timedelta(minutes=10)
         app.deliverer.send_due()
