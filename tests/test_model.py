@@ -59,7 +59,7 @@ def test_relevance_is_a_probability_and_explained(small_model: Model) -> None:
     classifier = Classifier(CONFIG, small_model)
     relevant = classifier.classify(Doc("Semiconductor fab investment for advanced packaging"))
     unrelated = classifier.classify(Doc("First Lady hosts Easter egg roll on the South Lawn"))
-    assert 0 <= unrelated.score < 0.35 <= relevant.score <= 1
+    assert 0 <= unrelated.score < CONFIG.classifier.threshold <= relevant.score <= 1
     assert any(w.startswith("model: relevance") for w in relevant.why)
     assert any(w.startswith("section ") and "model" in w for w in relevant.why)
     assert relevant.version.startswith("rules-1+lr-")
@@ -150,9 +150,24 @@ def test_a_sources_section_hint_multiplies_the_odds_of_its_section() -> None:
     assert classifier.model is not None
     doc = Doc("Chip plant to be built in Ohio", publisher="ukri")
     signals = classifier.signals(doc)
-    tfidf = classifier.model.vectorize(model_features(doc.title, "", "agency"))
-    p = classifier.model.section_probabilities(tfidf, signals.dense, "agency")["industry"]
+    features = model_features(doc.title, "", "agency")
+    p = classifier.model.section_probabilities(features, signals.dense, "agency")["industry"]
     hinted = classifier.classify(Doc(doc.title, publisher="ukri", section_hint="industry"))
     assert hinted.section == "industry"
     shown = float(hinted.why[-1].split("model ")[1].split(";")[0])
     assert shown == pytest.approx(HINT_ODDS * p / (HINT_ODDS * p + 1 - p), abs=0.006)
+
+
+def test_the_section_head_has_its_own_vocabulary_from_items_with_sections(
+    small_model: Model,
+) -> None:
+    train = EXAMPLES[::3]
+    kinds = Classifier(CONFIG).kinds
+    words: dict[str, set[str]] = {"1": set(), "b": set(), "0": set()}
+    for e in train:
+        words[e.label].update(model_features(e.title, e.summary, kinds.get(e.publisher, "")))
+    with_sections = words["1"] | words["b"]
+    only_left_out = words["0"] - with_sections
+    assert set(small_model.section_idf) == with_sections
+    assert only_left_out and not only_left_out & set(small_model.section_idf)
+    assert only_left_out <= set(small_model.idf)

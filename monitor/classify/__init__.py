@@ -93,10 +93,11 @@ class Classifier:
         section, section_why = _section(signals.section_hits, doc.section_hint, fallback)
         score = _squash(signals.evidence)
         if self.model is not None:
-            tfidf = self.model.vectorize(model_features(doc.title, doc.summary, kind))
+            features = model_features(doc.title, doc.summary, kind)
+            tfidf = self.model.vectorize(features)
             score = self.model.relevance_probability(tfidf, signals.dense)
             probabilities = _with_prior(
-                self.model.section_probabilities(tfidf, signals.dense, kind), doc.section_hint
+                self.model.section_probabilities(features, signals.dense, kind), doc.section_hint
             )
             section = max(probabilities, key=lambda s: probabilities[s])
             towards, against = self.model.explain_relevance(tfidf, signals.dense)

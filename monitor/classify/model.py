@@ -25,7 +25,7 @@ from typing import Any
 
 from monitor.classify.features import analyze
 
-FORMAT = 2
+FORMAT = 3
 FEATURES = 3  # bump when model_features or features.analyze change
 PACKAGED = Path(__file__).resolve().parent.parent / "data" / "model.json"
 
@@ -65,6 +65,7 @@ class Head:
 @dataclass(frozen=True)
 class Model:
     idf: dict[str, float]
+    section_idf: dict[str, float]
     relevance: Head
     section_text: Head
     section: Head
@@ -76,20 +77,21 @@ class Model:
         return str(self.meta.get("version", "model"))
 
     def vectorize(self, features: Iterable[str]) -> dict[str, float]:
-        """Sublinear tf-idf, L2-normalised, as scikit-learn's TfidfVectorizer computes it."""
-        counts = Counter(f for f in features if f in self.idf)
-        values = {t: (1.0 + math.log(c)) * self.idf[t] for t, c in counts.items()}
-        norm = math.sqrt(sum(v * v for v in values.values()))
-        return {t: v / norm for t, v in values.items()} if norm else {}
+        """The relevance head's input: tf-idf over the vocabulary of all training items."""
+        return tfidf(features, self.idf)
 
     def relevance_probability(self, tfidf: dict[str, float], dense: dict[str, float]) -> float:
         (z,) = self.relevance.logits(tfidf, self._scaled(dense))
         return _sigmoid(z)
 
     def section_probabilities(
-        self, tfidf: dict[str, float], dense: dict[str, float], kind: str
+        self, features: list[str], dense: dict[str, float], kind: str
     ) -> dict[str, float]:
-        text = _softmax(self.section_text.classes, self.section_text.logits(tfidf, {}))
+        """Section probabilities from the item's features; the section text head has its own
+        vocabulary and idf, fitted on the relevant items only (what sets sections apart is not
+        what sets relevant items apart from the rest)."""
+        vector = tfidf(features, self.section_idf)
+        text = _softmax(self.section_text.classes, self.section_text.logits(vector, {}))
         return _softmax(
             self.section.classes, self.section.logits({}, section_inputs(text, dense, kind))
         )
@@ -117,6 +119,7 @@ class Model:
             "meta": self.meta,
             "dense_scale": self.dense_scale,
             "idf": self.idf,
+            "section_idf": self.section_idf,
             "relevance": _head_json(self.relevance),
             "section_text": _head_json(self.section_text),
             "section": _head_json(self.section),
@@ -128,6 +131,7 @@ class Model:
             raise ValueError(f"unsupported model format {data.get('format')!r}")
         return cls(
             idf={k: float(v) for k, v in data["idf"].items()},
+            section_idf={k: float(v) for k, v in data["section_idf"].items()},
             relevance=_head(data["relevance"]),
             section_text=_head(data["section_text"]),
             section=_head(data["section"]),
@@ -151,6 +155,14 @@ def find_model(data_dir: Path) -> Path | None:
         if path.is_file():
             return path
     return None
+
+
+def tfidf(features: Iterable[str], idf: dict[str, float]) -> dict[str, float]:
+    """Sublinear tf-idf, L2-normalised, as scikit-learn's TfidfVectorizer computes it."""
+    counts = Counter(f for f in features if f in idf)
+    values = {t: (1.0 + math.log(c)) * idf[t] for t, c in counts.items()}
+    norm = math.sqrt(sum(v * v for v in values.values()))
+    return {t: v / norm for t, v in values.items()} if norm else {}
 
 
 def model_features(title: str, summary: str, kind: str) -> list[str]:

@@ -35,7 +35,7 @@ from monitor.config import Config, load_config
 
 DENSE_SCALE = 0.3
 RELEVANCE_C = 4.0
-SECTION_C = 10.0
+SECTION_C = 3.0
 STACK_C = 0.3
 INNER_FOLDS = 5
 
@@ -87,8 +87,11 @@ def fit(examples: list[Example], config: Config) -> Model:
     relevance = LogisticRegression(C=RELEVANCE_C, class_weight="balanced", max_iter=5000)
     relevance.fit(matrix[rel], [examples[i].label == "1" for i in rel])
     sec = [i for i, e in enumerate(examples) if e.label in ("1", "b") and e.section]
+    section_vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, lowercase=False)
+    section_matrix = section_vectorizer.fit_transform([texts[i] for i in sec]).tocsr()
+    section_terms = list(section_vectorizer.get_feature_names_out())
     section_text, section, section_names = _fit_section(
-        text_matrix[sec],
+        section_matrix,
         [str(examples[i].section) for i in sec],
         [dense[i] for i in sec],
         [rules.kinds.get(examples[i].publisher, "") for i in sec],
@@ -101,9 +104,16 @@ def fit(examples: list[Example], config: Config) -> Model:
     digest = hashlib.sha1(basis.encode()).hexdigest()[:8]
     return Model(
         idf={t: float(v) for t, v in zip(terms, vectorizer.idf_, strict=True)},
+        section_idf={
+            t: float(v) for t, v in zip(section_terms, section_vectorizer.idf_, strict=True)
+        },
         relevance=_head(["relevant"], relevance.coef_, relevance.intercept_, terms, names),
         section_text=_head(
-            list(section_text.classes_), section_text.coef_, section_text.intercept_, terms, []
+            list(section_text.classes_),
+            section_text.coef_,
+            section_text.intercept_,
+            section_terms,
+            [],
         ),
         section=_head(list(section.classes_), section.coef_, section.intercept_, [], section_names),
         dense_scale=DENSE_SCALE,
