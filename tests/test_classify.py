@@ -137,3 +137,11 @@ def test_scores_leave_borderline_apart() -> None:
     assert result.section_accuracy == 0.5  # measured on every item labeled 1
     assert result.borderline == 1 and result.borderline_included == 1
     assert "precision 0.500" in report(result)
+
+
+def test_rules_alone_keep_one_weight_two_title_term_above_the_threshold(
+    classifier: Classifier,
+) -> None:
+    decision = classifier.classify(Doc("Shortage of chips eases"))
+    assert classifier.signals(Doc("Shortage of chips eases")).evidence == 2.0
+    assert decision.relevant and 0.4 < decision.score < 0.5

@@ -156,8 +156,10 @@ def _evidence(hits: list[Hit]) -> float:
 
 
 def _squash(evidence: float) -> float:
-    """Evidence → score in (0, 1); 0.5 at an evidence of 2.5 (e.g. one strong title term)."""
-    return 1.0 / (1.0 + math.exp(-1.2 * (evidence - 2.5)))
+    """Evidence → score in (0, 1), for rules without the model: 0.5 at an evidence of 2.25, so
+    that thresholds from 0.3 to 0.5 fall between the usual sums of term weights (a threshold
+    must not flip at a round evidence such as 2.0, one weight-2 title term)."""
+    return 1.0 / (1.0 + math.exp(-1.2 * (evidence - 2.25)))
 
 
 def _topics(hits: list[Hit]) -> tuple[str, ...]:

@@ -5,7 +5,8 @@ Features are sublinear tf-idf over ``features.analyze`` of title and summary, pl
 publisher's kind, plus dense features computed by the rule
 layer (evidence per topic, exclusions, section evidence). Relevance is one binary logistic
 regression over all of them; its probability is the item's score. Section is stacked: a
-multinomial regression over the text gives section probabilities, and a second one combines
+multinomial regression over the text (tf-idf with its own vocabulary, from the items that have a
+section) gives section probabilities, and a second one combines
 their logarithms with the rules' section evidence and the publisher's kind (stacking lets the
 rules' evidence count for what it is worth, which one joint model over thousands of text
 features does not learn from a few hundred examples). Training lives in

@@ -1,10 +1,10 @@
 """Train the learned layer (scikit-learn), and measure it by honest cross-validation.
 
-Training fits a tf-idf vocabulary and two logistic regressions (relevance; section) on the
-examples, and exports them as a ``Model`` that scores in pure Python. Cross-validation trains on
-some folds and scores the held-out fold through that same pure-Python path, with folds grouped
-by publisher (no publisher's style leaks from training to test) or by date (train and test are
-different periods).
+Training fits two tf-idf vocabularies (all examples; those with a section) and the logistic
+regressions of relevance and section, and exports them as a ``Model`` that scores in pure
+Python. Cross-validation trains on some folds and scores the held-out fold through that same
+pure-Python path, with folds grouped by publisher (no publisher's style leaks from training to
+test) or by date (train and test are different periods).
 
     python -m monitor.classify.train --ship   # rebuild monitor/data/model.json
 """
