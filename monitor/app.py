@@ -6,6 +6,7 @@ the database, and nothing connects anywhere at import time.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -64,7 +65,7 @@ class App:
 
     @cached_property
     def client(self) -> HttpClient:
-        return HttpClient(self.config.http)
+        return HttpClient(self.config.http, allow_private=self.settings.allow_private_hosts)
 
     @cached_property
     def classifier(self) -> Classifier:
@@ -86,6 +87,16 @@ class App:
         from monitor.deliver import Deliverer
 
         return Deliverer(self)
+
+    def reconfigure(self, config: Config) -> None:
+        """Use a new, valid configuration from now on (``monitor run`` reloads on SIGHUP):
+        sources are synced, the HTTP settings and the classifier follow."""
+        old, self.config = self.config, config
+        if "store" in self.__dict__:
+            self.store.sync_sources(config.sources, self.clock())
+        if "client" in self.__dict__ and config.http != old.http:
+            self.client.reconfigure(config.http)
+        self.__dict__.pop("classifier", None)  # topics, rules or publishers may have changed
 
     @property
     def timezone(self) -> str:
@@ -116,6 +127,7 @@ class App:
             classifier=self.classifier,
             concurrency=self.config.http.concurrency,
             article_limit=self.config.service.article_fetch_limit,
+            poll_deadline=self.config.service.poll_deadline.total_seconds(),
             clock=self.clock,
             on_done=on_done,
         )
@@ -130,6 +142,7 @@ class App:
             self.clock,
             self.config.service.article_fetch_limit,
             uncertain_items(self.classifier),
+            deadline=time.monotonic() + self.config.service.poll_deadline.total_seconds(),
         )
 
     def week(self, label: str | None = None) -> Week:

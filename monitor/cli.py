@@ -13,19 +13,23 @@ from contextlib import contextmanager
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from monitor.app import App, make_classifier
 from monitor.config import load_config
-from monitor.errors import ConfigError, MonitorError
-from monitor.settings import Settings
-from monitor.store.repo import PollRecord
+from monitor.errors import ConfigError, MonitorError, Problem
+from monitor.settings import Settings, log_level_problem, writable_dir
+
+if TYPE_CHECKING:  # the app (and the database, classifier) is imported only when used
+    from monitor.app import App
+    from monitor.store.repo import PollRecord
 
 F = TypeVar("F", bound=Callable[..., Any])
+Folder = Literal["database", "digests", "data"]
 # Tables wider than 80 columns when the output is not a terminal (pipes, logs, tests).
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, soft_wrap=True)
@@ -55,9 +59,7 @@ def _errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ConfigError as e:
-            err.print(f"[red]configuration error{'s' if len(e.problems) > 1 else ''}:[/red]")
-            for problem in e.problems:
-                err.print(f"  {problem}", markup=False, highlight=False)
+            _print_problems(e.problems)
             sys.exit(2)
         except MonitorError as e:
             err.print(f"[red]error:[/red] {e}", highlight=False)
@@ -66,9 +68,38 @@ def _errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _print_problems(problems: list[Problem]) -> None:
+    """One line for one problem; else a heading and one line per problem."""
+    if len(problems) == 1:
+        err.print(f"[red]configuration error:[/red] {escape(str(problems[0]))}", highlight=False)
+        return
+    err.print("[red]configuration errors:[/red]")
+    for problem in problems:
+        err.print(f"  {problem}", markup=False, highlight=False)
+
+
+def _check_folders(settings: Settings, *folders: Folder) -> None:
+    """Fail with a ConfigError naming the variable when a folder a command writes is unusable."""
+    wanted: dict[Path, str] = {}  # folder → the variable that sets it
+    if "database" in folders and settings.sqlite_dir:
+        key = "MONITOR_DATABASE_URL" if settings.database_url else "MONITOR_DATA_DIR"
+        wanted[settings.sqlite_dir] = key
+    if "digests" in folders:
+        wanted[settings.digest_dir] = "MONITOR_DIGEST_DIR"
+    if "data" in folders:
+        wanted.setdefault(settings.data_dir, "MONITOR_DATA_DIR")
+    problems = [p for path, key in wanted.items() if (p := writable_dir(path, key))]
+    if problems:
+        raise ConfigError(problems)
+
+
 @contextmanager
-def _app(ctx: click.Context) -> Iterator[App]:
+def _app(ctx: click.Context, *folders: Folder) -> Iterator[App]:
+    """The App, after checking the folders the command writes to."""
+    from monitor.app import App
+
     settings: Settings = ctx.obj["settings"]
+    _check_folders(settings, *folders)
     app = App.from_settings(settings, ctx.obj["config"])
     try:
         yield app
@@ -84,15 +115,29 @@ def _app(ctx: click.Context) -> Iterator[App]:
     envvar="MONITOR_CONFIG",
     help="Configuration file (default: ./sources.yaml).",
 )
-@click.option("--log-level", default="INFO", show_default=True, envvar="MONITOR_LOG_LEVEL")
+@click.option(
+    "--log-level",
+    metavar="LEVEL",
+    help="DEBUG, INFO, WARNING, ERROR or CRITICAL (default: MONITOR_LOG_LEVEL, else INFO).",
+)
 @click.version_option(package_name="monitor")
 @click.pass_context
 @_errors
-def cli(ctx: click.Context, config_path: Path | None, log_level: str) -> None:
+def cli(ctx: click.Context, config_path: Path | None, log_level: str | None) -> None:
     """Watch agency pages and draft a weekly bulletin on advanced manufacturing and materials."""
-    _configure_logging(log_level)
     settings = Settings.from_env()
+    _configure_logging(_log_level(log_level, settings))
     ctx.obj = {"settings": settings, "config": config_path or settings.config_path}
+
+
+def _log_level(option: str | None, settings: Settings) -> str:
+    """The --log-level option if given (checked here), else the one of the settings."""
+    if option is None:
+        return settings.log_level
+    message = log_level_problem(option)
+    if message:
+        raise ConfigError([Problem("command line", None, "--log-level", message)])
+    return option.upper()
 
 
 # -- polling ------------------------------------------------------------------------------------
@@ -104,7 +149,7 @@ def cli(ctx: click.Context, config_path: Path | None, log_level: str) -> None:
 @_errors
 def poll(ctx: click.Context, source_ids: tuple[str, ...]) -> None:
     """Poll sources once and store what is new."""
-    with _app(ctx) as app:
+    with _app(ctx, "database") as app:
         _check_ids(app, source_ids)
         records = _poll_with_progress(app, source_ids)
     _poll_table(records)
@@ -154,7 +199,7 @@ def _poll_table(records: list[PollRecord]) -> None:
 @_errors
 def run(ctx: click.Context, once: bool) -> None:
     """Run the service: poll sources on their schedules and draft and send the weekly digest."""
-    with _app(ctx) as app:
+    with _app(ctx, "database", "digests") as app:
         if once:
             records = _poll_with_progress(app, ())
             _poll_table(records)
@@ -187,7 +232,7 @@ def digest(
     ctx: click.Context, week: str | None, profile: str | None, send: bool, resend: bool
 ) -> None:
     """Draft a week's digest into the digest directory (and send it with --send)."""
-    with _app(ctx) as app:
+    with _app(ctx, "database", "digests") as app:
         try:
             chosen = app.week(week)
         except ValueError as e:
@@ -240,7 +285,7 @@ def deliveries(ctx: click.Context) -> None:
 @_errors
 def deliveries_list(ctx: click.Context, status: str | None) -> None:
     """Every delivery: week, profile, recipient, status, attempts, error."""
-    with _app(ctx) as app:
+    with _app(ctx, "database") as app:
         rows = app.outbox.deliveries(status=status)
     table = Table("week", "profile", "recipient", "status", "attempts", "sent", "error")
     for d in rows:
@@ -262,7 +307,7 @@ def deliveries_list(ctx: click.Context, status: str | None) -> None:
 @_errors
 def deliveries_retry(ctx: click.Context, week: str | None) -> None:
     """Put failed deliveries back in the queue and send what is due now."""
-    with _app(ctx) as app:
+    with _app(ctx, "database", "digests") as app:
         count = app.outbox.requeue_deliveries(app.clock(), week=week)
         results = app.deliverer.send_due()
     out.print(
@@ -292,6 +337,7 @@ def _print_drafted(drafted: Any) -> None:
 @_errors
 def classify(ctx: click.Context, file: Any) -> None:
     """Classify JSON lines (title, summary, url, source[, text]) from FILE or stdin."""
+    from monitor.app import make_classifier
     from monitor.classify.batch import classify_lines
 
     config = load_config(ctx.obj["config"])
@@ -309,12 +355,16 @@ def classify(ctx: click.Context, file: Any) -> None:
     type=click.Choice(["publisher", "date"]),
     help="Train on the file itself in folds (by publisher or by date) and score held-out items.",
 )
-@click.option("--folds", default=5, show_default=True)
+@click.option("--folds", default=5, show_default=True, help="Number of folds (at least 2).")
 @click.pass_context
 @_errors
 def evaluate(ctx: click.Context, file: Path, scheme: str | None, folds: int) -> None:
     """Precision, recall and F1 of `relevant`, section accuracy, confusion matrix, calibration
     for labeled JSON lines (label 1, 0 or "b"; borderline items are reported apart)."""
+    if folds < 2:
+        message = f"{folds} (use at least 2 folds)"
+        raise ConfigError([Problem("command line", None, "--folds", message)])
+    from monitor.app import make_classifier
     from monitor.classify.batch import doc_from, source_hints
     from monitor.classify.dataset import load_examples
     from monitor.classify.evaluate import (
@@ -375,7 +425,7 @@ def train(ctx: click.Context, data_file: Path | None, scheme: str | None) -> Non
     from monitor.classify.evaluate import report, score
     from monitor.classify.train import cross_validate, fit
 
-    with _app(ctx) as app:
+    with _app(ctx, "database", "data") as app:
         examples = load_examples(data_file or SHIPPED, "file" if data_file else "shipped")
         feedback = app.store.feedback_examples({s.id: s.section for s in app.config.sources})
         examples = merge_feedback(examples, feedback)
@@ -412,7 +462,7 @@ def feedback(ctx: click.Context, item_id: int, verdict: str) -> None:
             raise click.BadParameter(f"unknown section {name!r} (use {', '.join(SECTIONS)})")
     elif verdict not in ("relevant", "irrelevant"):
         raise click.BadParameter("use relevant, irrelevant or section=NAME")
-    with _app(ctx) as app:
+    with _app(ctx, "database") as app:
         item = app.store.item(item_id)
         if item is None:
             raise click.BadParameter(f"no item {item_id}", param_hint="ITEM_ID")
@@ -496,7 +546,7 @@ def sources_try(ctx: click.Context, source_id: str) -> None:
 @_errors
 def status(ctx: click.Context) -> None:
     """Per source: last poll, last success, consecutive failures, items in the last 7 days."""
-    with _app(ctx) as app:
+    with _app(ctx, "database") as app:
         rows = app.store.statuses(app.clock())
         incidents: dict[str, list[str]] = {}
         for incident in app.health.incidents():
@@ -556,6 +606,7 @@ def db_upgrade(ctx: click.Context) -> None:
     from monitor.store.db import current_revision
 
     settings: Settings = ctx.obj["settings"]
+    _check_folders(settings, "database")
     store = Store(settings.db_url)
     out.print(f"database at revision {current_revision(store.engine)}")
     store.close()

@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from monitor.errors import ConfigError, Problem
 from monitor.yamlload import KeyPath, Located, load_yaml
@@ -54,10 +62,11 @@ class HttpConfig(Model):
     user_agent: str = "monitor/{version} (+{contact})"
     contact: str = "mailto:monitor-admin@example.org"
     connect_timeout: float = Field(10.0, gt=0)
-    read_timeout: float = Field(30.0, gt=0)
-    retries: int = Field(3, ge=0, le=10)
+    read_timeout: float = Field(30.0, gt=0)  # the longest silence within one attempt
+    deadline: float = Field(60.0, gt=0)  # the longest a request may take, all in all
+    retries: int = Field(2, ge=0, le=10)  # quick retries within the deadline
     backoff: float = Field(1.0, ge=0)
-    retry_after_max: float = Field(120.0, ge=0)
+    retry_after_max: float = Field(86400.0, ge=0)  # the longest Retry-After the scheduler honours
     max_bytes: int = Field(5_000_000, gt=0)
     max_redirects: int = Field(5, ge=0, le=20)
     concurrency: int = Field(8, ge=1, le=64)
@@ -97,6 +106,7 @@ class SourceConfig(Model):
     max_items: int = Field(200, ge=1, le=5000)
     headers: dict[str, str] = Field(default_factory=dict)
     date_in_url: str | None = None  # regex; its first group is an ISO date (YYYY-MM-DD)
+    urls_change: bool = False  # the feed changes item URLs: its GUIDs identify items
 
     def fingerprint(self) -> str:
         """Changes whenever the definition changes (so cached validators are dropped)."""
@@ -203,9 +213,13 @@ class ServiceConfig(Model):
 
     interval: Duration = parse_duration("6h")  # default poll interval of a source
     jitter: Duration = parse_duration("10m")  # random delay added to each poll
-    misfire_grace: Duration = parse_duration("1h")
+    misfire_grace: Duration = parse_duration("1h")  # of the periodic jobs (health, outbox)
     shutdown_timeout: Duration = parse_duration("30s")
-    poll_lease: Duration = parse_duration("15m")  # a crashed poll's claim expires after this
+    tick: Duration = parse_duration("5s")  # how often due sources are looked for
+    poll_deadline: Duration = parse_duration("3m")  # the longest one poll may take, all in all
+    poll_lease: Duration = parse_duration("5m")  # a crashed poll's claim expires after this
+    failure_retry: Duration = parse_duration("5m")  # after a failed poll; doubles, up to interval
+    reload_on_change: bool = True  # reload sources.yaml when it changes (also on SIGHUP)
     failure_threshold: int = Field(3, ge=1)
     silence_factor: float = Field(4.0, ge=1)
     health_interval: Duration = parse_duration("10m")
@@ -216,8 +230,20 @@ class ServiceConfig(Model):
     delivery_lease: Duration = parse_duration("5m")
     http_host: str = "0.0.0.0"
     http_port: int = Field(8080, ge=0, le=65535)
+    http_threads: int = Field(4, ge=1, le=64)  # requests served at once
+    http_connections: int = Field(100, ge=1)  # open connections at most
+    http_idle_timeout: Duration = parse_duration("10s")  # an idle connection is closed after
     healthz_max_poll_age: Duration | None = None  # default: twice the shortest interval
     article_fetch_limit: int = Field(20, ge=0)
+
+    @model_validator(mode="after")
+    def _lease_covers_poll(self) -> ServiceConfig:
+        if self.poll_lease <= self.poll_deadline:
+            raise ValueError(
+                f"poll_lease ({self.poll_lease}) must be longer than poll_deadline "
+                f"({self.poll_deadline}), or a slow poll could run twice"
+            )
+        return self
 
 
 class Config(Model):

@@ -3,6 +3,7 @@
 MonitorError
 ├── ConfigError      a user's mistake in sources.yaml (lists every problem; exit status 2)
 ├── FetchError       a source could not be fetched (HTTP error, timeout, robots.txt, too large)
+│   └── FetchCancelledError  the fetch was cancelled because the service is stopping
 ├── ParseError       a source answered but its content could not be read
 ├── StoreError       the database failed
 └── DeliveryError    a digest could not be delivered
@@ -40,13 +41,26 @@ class ConfigError(MonitorError):
 
 
 class FetchError(MonitorError):
-    """A URL could not be fetched."""
+    """A URL could not be fetched. ``retry_after``: the server asked us to come back after
+    this many seconds (429, 503); the scheduler honours it, nobody sleeps on it."""
 
-    def __init__(self, url: str, reason: str, status: int | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        reason: str,
+        status: int | None = None,
+        *,
+        retry_after: float | None = None,
+    ) -> None:
         self.url = url
         self.reason = reason
         self.status = status
+        self.retry_after = retry_after
         super().__init__(f"{url}: {reason}")
+
+
+class FetchCancelledError(FetchError):
+    """The fetch was cancelled (the service is stopping); not a failure of the source."""
 
 
 class ParseError(MonitorError):

@@ -51,6 +51,7 @@ class Entry:
     text: str | None = None
     section_hint: str | None = None
     article_checked: bool = False
+    match_guid: bool = False  # the source changes URLs: a GUID seen before is the same item
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,13 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.config_reloads = Counter(
+            "monitor_config_reloads",
+            "Configuration reloads by outcome (ok, invalid)",
+            ["outcome"],
+            registry=self.registry,
+        )
+
     def observe_poll(self, record: PollRecord) -> None:
         self.polls.labels(record.source_id, record.outcome).inc()
         if record.outcome == "error":

@@ -41,6 +41,7 @@ def normalise(raw: RawItem, source: SourceConfig, now: datetime) -> Entry:
         date_note=note,
         language=source.language,
         section_hint=source.section,
+        match_guid=source.urls_change,
     )
 
 

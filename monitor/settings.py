@@ -1,20 +1,32 @@
 """Settings from the environment: where things are, how to reach the database and mail server.
 
-Secrets (the SMTP password) come only from here, never from sources.yaml.
+Secrets (the SMTP password) come only from here, never from sources.yaml. ``Settings.from_env``
+checks every value and reports everything wrong at once as a ``ConfigError`` naming the
+variables; ``writable_dir`` checks a folder just before a command needs it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from monitor.errors import ConfigError, Problem
 
 TlsMode = Literal["starttls", "ssl", "none"]
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+URL_EXPECTED = (
+    "an SQLAlchemy URL such as sqlite:///data/monitor.db or "
+    "postgresql+psycopg://user:pw@host/db is expected"
+)
+POSTGRES_HINT = "pip install 'monitor[postgres]'"
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+_Check: TypeAlias = Callable[[str], str | None]
 
 
 @dataclass(frozen=True)
@@ -40,7 +52,10 @@ class Settings:
     digest_dir: Path = Path("digests")
     database_url: str = ""
     timezone: str | None = None
+    http_host: str | None = None
     http_port: int | None = None
+    allow_private_hosts: bool | tuple[str, ...] = False  # or the networks allowed
+    log_level: str = "INFO"
     digest_to: tuple[str, ...] = ()
     alert_to: tuple[str, ...] = ()
     instance: str = ""
@@ -50,53 +65,175 @@ class Settings:
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'monitor.db'}"
 
+    @property
+    def sqlite_dir(self) -> Path | None:
+        """The folder of the SQLite database file, or None (another database, or in memory)."""
+        from monitor.store.db import sqlite_path
+
+        path = sqlite_path(self.db_url)
+        return path.parent if path else None
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-        problems: list[Problem] = []
-
-        def number(name: str, default: int) -> int:
-            value = env.get(name, "").strip()
-            if not value:
-                return default
-            if not value.isdigit():
-                problems.append(Problem("environment", None, name, f"not a number: {value!r}"))
-                return default
-            return int(value)
-
-        tls = env.get("MONITOR_SMTP_TLS", "starttls").strip().lower() or "starttls"
-        if tls not in ("starttls", "ssl", "none"):
-            problems.append(
-                Problem(
-                    "environment", None, "MONITOR_SMTP_TLS", f"{tls!r} (use starttls, ssl or none)"
-                )
-            )
-            tls = "starttls"
-        smtp = SmtpSettings(
-            host=env.get("MONITOR_SMTP_HOST") or None,
-            port=number("MONITOR_SMTP_PORT", 465 if tls == "ssl" else 587),
-            tls=tls,  # type: ignore[arg-type]
-            user=env.get("MONITOR_SMTP_USER") or None,
-            password=env.get("MONITOR_SMTP_PASSWORD") or None,
-            mail_from=env.get("MONITOR_MAIL_FROM") or "monitor@localhost",
-            cafile=env.get("MONITOR_SMTP_CAFILE") or None,
-        )
-        port = env.get("MONITOR_HTTP_PORT")
+        read = _Reader(os.environ if env is None else env)
         settings = cls(
-            config_path=Path(env.get("MONITOR_CONFIG") or "sources.yaml"),
-            data_dir=Path(env.get("MONITOR_DATA_DIR") or "data"),
-            digest_dir=Path(env.get("MONITOR_DIGEST_DIR") or "digests"),
-            database_url=env.get("MONITOR_DATABASE_URL", ""),
-            timezone=env.get("MONITOR_TZ") or None,
-            http_port=number("MONITOR_HTTP_PORT", 0) if port else None,
-            digest_to=_addresses(env.get("MONITOR_DIGEST_TO", "")),
-            alert_to=_addresses(env.get("MONITOR_ALERT_TO", "")),
-            instance=env.get("MONITOR_INSTANCE") or f"{socket.gethostname()}:{os.getpid()}",
-            smtp=smtp,
+            config_path=Path(read.text("MONITOR_CONFIG") or "sources.yaml"),
+            data_dir=Path(read.text("MONITOR_DATA_DIR") or "data"),
+            digest_dir=Path(read.text("MONITOR_DIGEST_DIR") or "digests"),
+            database_url=read.checked("MONITOR_DATABASE_URL", database_url_problem),
+            timezone=read.checked("MONITOR_TZ", timezone_problem) or None,
+            http_host=read.text("MONITOR_HTTP_HOST") or None,
+            http_port=read.port("MONITOR_HTTP_PORT"),
+            allow_private_hosts=read.networks("MONITOR_ALLOW_PRIVATE_HOSTS"),
+            log_level=read.checked("MONITOR_LOG_LEVEL", log_level_problem).upper() or "INFO",
+            digest_to=_addresses(read.text("MONITOR_DIGEST_TO")),
+            alert_to=_addresses(read.text("MONITOR_ALERT_TO")),
+            instance=read.text("MONITOR_INSTANCE") or f"{socket.gethostname()}:{os.getpid()}",
+            smtp=_smtp(read),
         )
-        if problems:
-            raise ConfigError(problems)
+        if read.problems:
+            raise ConfigError(read.problems)
         return settings
+
+
+def _smtp(read: _Reader) -> SmtpSettings:
+    tls = read.text("MONITOR_SMTP_TLS").lower() or "starttls"
+    if tls not in ("starttls", "ssl", "none"):
+        read.problem("MONITOR_SMTP_TLS", f"{tls!r} (use starttls, ssl or none)")
+        tls = "starttls"
+    port = read.port("MONITOR_SMTP_PORT")
+    return SmtpSettings(
+        host=read.text("MONITOR_SMTP_HOST") or None,
+        port=(465 if tls == "ssl" else 587) if port is None else port,
+        tls=tls,  # type: ignore[arg-type]
+        user=read.text("MONITOR_SMTP_USER") or None,
+        password=read.env.get("MONITOR_SMTP_PASSWORD") or None,
+        mail_from=read.text("MONITOR_MAIL_FROM") or "monitor@localhost",
+        cafile=read.text("MONITOR_SMTP_CAFILE") or None,
+    )
+
+
+class _Reader:
+    """Reads variables and collects a Problem for every value that is wrong."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[Problem] = []
+
+    def problem(self, name: str, message: str) -> None:
+        self.problems.append(Problem("environment", None, name, message))
+
+    def text(self, name: str) -> str:
+        return self.env.get(name, "").strip()
+
+    def checked(self, name: str, check: _Check) -> str:
+        """The value, or "" (the default) when it is missing or ``check`` finds it wrong."""
+        value = self.text(name)
+        message = check(value) if value else None
+        if message:
+            self.problem(name, message)
+            return ""
+        return value
+
+    def port(self, name: str) -> int | None:
+        value = self.text(name)
+        if value.isascii() and value.isdigit() and int(value) <= 65535:
+            return int(value)
+        if value:
+            self.problem(name, f"{value!r} is not a port number (use 0 to 65535)")
+        return None
+
+    def networks(self, name: str) -> bool | tuple[str, ...]:
+        """A yes/no value, or a comma-separated list of IP addresses and networks (CIDR)."""
+        value = self.text(name)
+        if value.lower() in _TRUE + _FALSE or not value:
+            return self.flag(name)
+        entries = tuple(e.strip() for e in value.split(",") if e.strip())
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                self.problem(
+                    name,
+                    f"{entry!r} is neither yes/no nor an IP address or network "
+                    "(use 1/0, or e.g. 10.20.0.0/16,192.168.5.7)",
+                )
+                return False
+        return entries
+
+    def flag(self, name: str) -> bool:
+        value = self.text(name).lower()
+        if value and value not in _TRUE + _FALSE:
+            self.problem(
+                name, f"{value!r} is not a yes/no value (use 1/0, true/false, yes/no, on/off)"
+            )
+        return value in _TRUE
+
+
+def log_level_problem(value: str) -> str | None:
+    """What is wrong with a logging level name (any case), or None."""
+    if value.upper() in LOG_LEVELS:
+        return None
+    return f"{value!r} is not a log level (use {', '.join(LOG_LEVELS[:-1])} or {LOG_LEVELS[-1]})"
+
+
+def timezone_problem(value: str) -> str | None:
+    """What is wrong with an IANA time zone name such as Europe/London, or None."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return f"{value!r} is not an IANA time zone name (e.g. Europe/London, Asia/Shanghai, UTC)"
+    return None
+
+
+def database_url_problem(value: str) -> str | None:
+    """What is wrong with an SQLAlchemy URL (unparsable, unknown database, driver not installed),
+    or None. The URL is never echoed: it may hold a password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        return f"not a database URL ({URL_EXPECTED})"
+    try:
+        dialect = url.get_dialect()
+    except (NoSuchModuleError, ImportError):
+        return f"unknown database {url.drivername!r} ({URL_EXPECTED})"
+    try:
+        dialect.import_dbapi()
+    except ImportError:
+        return _missing_driver(url.get_backend_name(), url.get_driver_name())
+    return None
+
+
+def _missing_driver(backend: str, driver: str) -> str:
+    message = f"the {backend} driver {driver!r} is not installed"
+    if backend != "postgresql":
+        return message
+    if driver == "psycopg":
+        return f"{message} ({POSTGRES_HINT})"
+    return f"{message} (use postgresql+psycopg://user:pw@host/db and {POSTGRES_HINT})"
+
+
+def writable_dir(path: Path, name: str) -> Problem | None:
+    """A Problem naming the variable ``name`` when ``path`` cannot be created or written to
+    by this process, else None (the folder then exists)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        wrong = "is not a folder" if path.exists() else f"cannot be created: {e.strerror or e}"
+        return _folder_problem(name, path, wrong)
+    if not os.access(path, os.W_OK | os.X_OK):
+        return _folder_problem(name, path, "is not writable")
+    return None
+
+
+def _folder_problem(name: str, path: Path, wrong: str) -> Problem:
+    message = f"{str(path)!r} {wrong} (a folder this process can write to is expected)"
+    return Problem("environment", None, name, message)
 
 
 def _addresses(value: str) -> tuple[str, ...]:

@@ -131,6 +131,7 @@ def make_app(
         "digest_dir": tmp_path / "digests",
         "data_dir": tmp_path / "data",
         "instance": "test",
+        "allow_private_hosts": True,  # the fixture sites live on 127.0.0.1
     }
     return App(Settings(**(values | settings)), load_config(path), clock=clock)
 

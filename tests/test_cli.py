@@ -16,6 +16,7 @@ RSS = "application/rss+xml"
 def invoke(tmp_path: Path, db_url: str, config: Path, *args: str) -> Result:
     env = {
         "MONITOR_DATABASE_URL": db_url,
+        "MONITOR_ALLOW_PRIVATE_HOSTS": "1",
         "MONITOR_DIGEST_DIR": str(tmp_path / "digests"),
         "MONITOR_CONFIG": str(config),
     }

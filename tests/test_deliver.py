@@ -138,6 +138,7 @@ def test_cli_send_twice_sends_once(
     path = write_config(tmp_path / "sources.yaml", config(site))
     env = {
         "MONITOR_DATABASE_URL": db_url,
+        "MONITOR_ALLOW_PRIVATE_HOSTS": "1",
         "MONITOR_DIGEST_DIR": str(tmp_path / "digests"),
         "MONITOR_CONFIG": str(path),
         "MONITOR_SMTP_HOST": "127.0.0.1",
@@ -194,6 +195,7 @@ def test_cli_deliveries_retry(tmp_path: Path, db_url: str, site: HTTPServer) -> 
     path = write_config(tmp_path / "sources.yaml", config(site, delivery_attempts=1))
     env = {
         "MONITOR_DATABASE_URL": db_url,
+        "MONITOR_ALLOW_PRIVATE_HOSTS": "1",
         "MONITOR_DIGEST_DIR": str(tmp_path / "digests"),
         "MONITOR_CONFIG": str(path),
         "MONITOR_SMTP_HOST": "127.0.0.1",

@@ -20,6 +20,7 @@ from tests.conftest import ROOT, base_config, data, serve, source, write_config
 def env_for(tmp_path: Path, db_url: str, config: Path) -> dict[str, str]:
     return {
         "MONITOR_DATABASE_URL": db_url,
+        "MONITOR_ALLOW_PRIVATE_HOSTS": "1",
         "MONITOR_CONFIG": str(config),
         "MONITOR_DATA_DIR": str(tmp_path / "data"),
         "MONITOR_DIGEST_DIR": str(tmp_path / "d"),

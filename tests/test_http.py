@@ -16,7 +16,7 @@ from monitor.http import HttpClient
 
 def client(**overrides: Any) -> HttpClient:
     settings = {"retries": 2, "backoff": 0, "per_host_delay": 0, "read_timeout": 5} | overrides
-    return HttpClient(HttpConfig(**settings))
+    return HttpClient(HttpConfig(**settings), allow_private=True)
 
 
 def test_user_agent_names_service_and_contact(site: HTTPServer) -> None:
@@ -44,16 +44,21 @@ def test_conditional_get_gives_not_modified(site: HTTPServer) -> None:
     assert request.headers["If-Modified-Since"] == "Mon, 04 May 2026"
 
 
-def test_retries_5xx_honouring_retry_after(site: HTTPServer) -> None:
-    site.expect_oneshot_request("/flaky").respond_with_data(
-        "busy", status=503, headers={"Retry-After": "1"}
-    )
+def test_retries_5xx_and_hands_retry_after_to_the_scheduler(site: HTTPServer) -> None:
+    site.expect_oneshot_request("/flaky").respond_with_data("busy", status=502)
     site.expect_oneshot_request("/flaky").respond_with_data("fine")
-    started = time.monotonic()
-    fetched = client().get(site.url_for("/flaky"))
-    assert fetched.content == b"fine"
-    assert time.monotonic() - started >= 0.9  # waited as the server asked
+    assert client().get(site.url_for("/flaky")).content == b"fine"
     assert [r.path for r, _ in site.log].count("/flaky") == 2
+    # Retry-After is never slept on: the error carries it, the scheduler honours it
+    site.expect_request("/busy").respond_with_data(
+        "busy", status=503, headers={"Retry-After": "120"}
+    )
+    started = time.monotonic()
+    with pytest.raises(FetchError) as info:
+        client().get(site.url_for("/busy"))
+    assert time.monotonic() - started < 2
+    assert info.value.status == 503 and info.value.retry_after == 120
+    assert [r.path for r, _ in site.log].count("/busy") == 1
 
 
 def test_gives_up_after_retries(site: HTTPServer) -> None:
@@ -135,12 +140,19 @@ def test_per_host_delay_and_crawl_delay(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\nCrawl-delay: 7\n")
     httpserver.expect_request("/p").respond_with_data("ok")
     waits: list[float] = []
-    http = HttpClient(HttpConfig(per_host_delay=3, retries=0), sleep=waits.append)
+    now = [1000.0]  # a clock that moves only when the client sleeps
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    config = HttpConfig(per_host_delay=3, retries=0)
+    http = HttpClient(config, allow_private=True, sleep=sleep, clock=lambda: now[0])
     http.get(httpserver.url_for("/p"))
     http.get(httpserver.url_for("/p"))
     # robots.txt, then /p after at least 3 s, then /p again after the 7 s crawl delay
     assert len(waits) == 2
-    assert 2.5 < waits[0] <= 3 and 6.5 < waits[1] <= 7
+    assert waits == [3, 7]
 
 
 def test_timeout_and_refused_connection(site: HTTPServer) -> None:

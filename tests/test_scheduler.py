@@ -9,21 +9,11 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from monitor.schedule import parse_schedule
-from monitor.scheduler import first_run
 from monitor.service import Service
 from tests.conftest import Clock, base_config, make_app, source
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 HOUR, TEN_MIN = timedelta(hours=1), timedelta(minutes=10)
-
-
-def test_first_run_keeps_due_times_and_spreads_overdue_sources() -> None:
-    assert first_run(NOW + HOUR, NOW, 6 * HOUR, TEN_MIN) == NOW + HOUR
-    starts = [first_run(NOW - HOUR, NOW, 6 * HOUR, TEN_MIN) for _ in range(200)]
-    assert all(NOW < s <= NOW + TEN_MIN for s in starts)
-    assert len({s.replace(microsecond=0) for s in starts}) > 50  # spread, not all at once
-    never = first_run(None, NOW, 6 * HOUR, TEN_MIN)
-    assert NOW < never <= NOW + TEN_MIN
 
 
 def test_claims(tmp_path: Path, db_url: str) -> None:
@@ -44,26 +34,51 @@ def test_claims(tmp_path: Path, db_url: str) -> None:
     app.close()
 
 
-def test_service_schedules_sources_at_their_due_times(
-    tmp_path: Path, db_url: str, site: HTTPServer
+def test_due_sources_come_longest_overdue_first_and_expired_claims_are_due(
+    tmp_path: Path, db_url: str
 ) -> None:
+    cfg = base_config(sources=[source(i, "rss", f"https://{i}.gov/feed", "nsf") for i in "abcde"])
+    app = make_app(tmp_path, db_url, cfg, Clock(NOW))
+    store, lease = app.store, timedelta(minutes=5)
+    store.release_source("a", NOW + HOUR)  # not due yet
+    store.release_source("b", NOW - HOUR)  # overdue
+    store.release_source("c", NOW - 2 * HOUR)  # longer overdue
+    assert store.claim_source("d", NOW - 10 * TEN_MIN, lease, "dead")  # claim of a dead poller
+    assert store.claim_source("e", NOW - timedelta(minutes=1), lease, "alive")  # still running
+    ids = list("abcde")
+    assert store.due_sources(ids, NOW, 10) == ["d", "c", "b"]  # never polled (d) first
+    assert store.due_sources(ids, NOW, 2) == ["d", "c"]
+    assert store.release_claims("alive") == ["e"]  # a restarted instance drops its own claims
+    assert "e" in store.due_sources(ids, NOW, 10)
+    app.close()
+
+
+def test_dispatcher_polls_due_sources_only(tmp_path: Path, db_url: str, site: HTTPServer) -> None:
+    feed = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+    for name in ("a", "b", "c"):
+        site.expect_request(f"/{name}.xml").respond_with_data(feed)
     cfg = base_config(
         sources=[
             source("due-later", "rss", site.url_for("/a.xml"), "nsf", interval="6h"),
             source("overdue", "rss", site.url_for("/b.xml"), "nsf", interval="6h"),
+            source("new", "rss", site.url_for("/c.xml"), "nsf", interval="6h"),
         ]
     )
     cfg["service"] = {"jitter": "10m", "http_port": 0}
-    app = make_app(tmp_path, db_url, cfg, Clock(NOW))
+    clock = Clock(NOW)
+    app = make_app(tmp_path, db_url, cfg, clock)
     app.store.release_source("due-later", NOW + 2 * HOUR)
     app.store.release_source("overdue", NOW - 3 * HOUR)
     service = Service(app)
     service.start(paused=True)
-    jobs = {j.id: j for j in service.scheduler.get_jobs()}
-    assert jobs["poll:due-later"].next_run_time == NOW + 2 * HOUR
-    assert NOW < jobs["poll:overdue"].next_run_time <= NOW + TEN_MIN
-    assert {"digest", "health", "outbox"} <= set(jobs)
-    assert jobs["poll:overdue"].max_instances == 1 and jobs["poll:overdue"].coalesce
+    assert sorted(service.dispatch_due()) == ["new", "overdue"]
+    service.pool.shutdown(wait=True)
+    due = app.store.due_times()
+    assert due["due-later"] == NOW + 2 * HOUR
+    for polled in ("new", "overdue"):  # next due one interval on, plus up to the jitter
+        due_at = due[polled]
+        assert due_at is not None and NOW + 6 * HOUR <= due_at <= NOW + 6 * HOUR + TEN_MIN
+    assert {s.id for s in app.store.statuses(NOW) if s.last_outcome == "ok"} == {"new", "overdue"}
     service.stop()
     app.close()
 

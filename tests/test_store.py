@@ -91,10 +91,11 @@ def test_same_url_from_two_sources_is_one_item_linked_twice(db_url: str) -> None
 
 
 def test_guid_keeps_identity_when_the_url_changes(db_url: str) -> None:
+    """Only for a source known to change URLs (``urls_change: true``)."""
     store = Store(db_url)
     sources(store)
-    a = store.save_entries([(entry(guid="urn:nsf:123"), DECISION)], NOW)
-    moved = entry(url="https://new.nsf.gov/news/chips-moved", guid="urn:nsf:123")
+    a = store.save_entries([(entry(guid="urn:nsf:123", match_guid=True), DECISION)], NOW)
+    moved = entry(url="https://new.nsf.gov/news/chips-moved", guid="urn:nsf:123", match_guid=True)
     b = store.save_entries([(moved, DECISION)], NOW)
     assert b.new == 0 and b.item_ids == a.item_ids
     store.close()

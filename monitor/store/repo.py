@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy import Engine, Insert, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -58,6 +59,7 @@ class PollRecord:
     etag: str | None = None
     last_modified: str | None = None
     validators_for: str | None = None
+    consecutive_failures: int = 0  # of the source, after this poll (known once recorded)
 
 
 @dataclass(frozen=True)
@@ -128,13 +130,32 @@ class Store:
     # -- sources --------------------------------------------------------------------------------
 
     def sync_sources(self, sources: Iterable[SourceConfig], now: datetime) -> None:
-        """Create or refresh the rows of configured sources; keep their state."""
+        """Create or refresh the rows of configured sources; keep their state. Safe when
+        several instances start at once (insert-or-ignore, then update)."""
+        sources = list(sources)
+        if not sources:
+            return
         with self.session() as s:
+            insert = _insert_ignore(self.engine.dialect.name, SourceRow)
+            s.execute(
+                insert,
+                [
+                    {
+                        "id": source.id,
+                        "kind": source.kind,
+                        "url": source.url,
+                        "name": source.name,
+                        "publisher": source.publisher,
+                        "definition": source.fingerprint(),
+                        "created_at": now,
+                        "consecutive_failures": 0,
+                    }
+                    for source in sources
+                ],
+            )
+            rows = {r.id: r for r in s.scalars(select(SourceRow))}
             for source in sources:
-                row = s.get(SourceRow, source.id)
-                if row is None:
-                    row = SourceRow(id=source.id, created_at=now, consecutive_failures=0)
-                    s.add(row)
+                row = rows[source.id]
                 row.kind, row.url, row.name = source.kind, source.url, source.name
                 row.publisher, row.definition = source.publisher, source.fingerprint()
 
@@ -143,8 +164,32 @@ class Store:
         with self.session() as s:
             return dict(s.execute(select(SourceRow.id, SourceRow.next_due_at)).all())
 
+    def due_sources(self, ids: Collection[str], now: datetime, limit: int) -> list[str]:
+        """Of ``ids``, those due now and not claimed (or whose claim has expired: the poller
+        died), the longest overdue first."""
+        if not ids or limit <= 0:
+            return []
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(SourceRow.id)
+                    .where(
+                        SourceRow.id.in_(list(ids)),
+                        SourceRow.next_due_at.is_(None) | (SourceRow.next_due_at <= now),
+                        SourceRow.claimed_until.is_(None) | (SourceRow.claimed_until < now),
+                    )
+                    .order_by(SourceRow.next_due_at.asc().nulls_first(), SourceRow.id)
+                    .limit(limit)
+                )
+            )
+
     def claim_source(
-        self, source_id: str, now: datetime, lease: timedelta, owner: str, early: timedelta
+        self,
+        source_id: str,
+        now: datetime,
+        lease: timedelta,
+        owner: str,
+        early: timedelta = timedelta(0),
     ) -> bool:
         """Take the right to poll a due source (compare-and-set): False when it is not due yet
         (``early`` is the tolerance) or another poll of it is under way."""
@@ -160,13 +205,27 @@ class Store:
             )
             return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
-    def release_source(self, source_id: str, next_due: datetime) -> None:
+    def release_source(self, source_id: str, next_due: datetime, owner: str | None = None) -> None:
+        """End a claim and set when the source is next due; with ``owner``, only if the claim
+        is still ours (an expired claim may have passed to another instance)."""
         with self.session() as s:
-            s.execute(
-                update(SourceRow)
-                .where(SourceRow.id == source_id)
-                .values(next_due_at=next_due, claimed_until=None, claimed_by=None)
-            )
+            query = update(SourceRow).where(SourceRow.id == source_id)
+            if owner is not None:
+                query = query.where(SourceRow.claimed_by == owner)
+            s.execute(query.values(next_due_at=next_due, claimed_until=None, claimed_by=None))
+
+    def release_claims(self, owner: str) -> list[str]:
+        """Drop every claim held by ``owner`` (this instance, restarted after a crash, or
+        stopping); the sources stay due. Returns their ids."""
+        with self.session() as s:
+            ids = list(s.scalars(select(SourceRow.id).where(SourceRow.claimed_by == owner)))
+            if ids:
+                s.execute(
+                    update(SourceRow)
+                    .where(SourceRow.claimed_by == owner)
+                    .values(claimed_until=None, claimed_by=None)
+                )
+            return ids
 
     def source_state(self, source_id: str) -> SourceState:
         with self.session() as s:
@@ -183,7 +242,9 @@ class Store:
                 return SourceState(known_urls=frozenset(known))
             return SourceState(row.etag, row.last_modified, frozenset(known))
 
-    def record_poll(self, record: PollRecord) -> None:
+    def record_poll(self, record: PollRecord) -> int:
+        """Record a poll and update its source's state; return the source's consecutive
+        failures after it."""
         with self.session() as s:
             s.add(
                 PollRow(
@@ -205,14 +266,14 @@ class Store:
             )
             row = s.get(SourceRow, record.source_id)
             if row is None:
-                return
+                return int(record.outcome == "error")
             row.last_poll_at = record.finished_at
             row.last_outcome = record.outcome
             row.last_http_status = record.http_status
             if record.outcome == "error":
                 row.consecutive_failures = (row.consecutive_failures or 0) + 1
                 row.last_error = record.error
-                return
+                return row.consecutive_failures
             row.consecutive_failures = 0
             row.last_error = None
             row.last_success_at = record.finished_at
@@ -221,6 +282,7 @@ class Store:
             if record.outcome == "ok":
                 row.etag, row.last_modified = record.etag, record.last_modified
                 row.validators_for = record.validators_for
+            return 0
 
     def statuses(self, now: datetime) -> list[SourceStatus]:
         since = now - timedelta(days=7)
@@ -275,7 +337,7 @@ class Store:
     ) -> tuple[int, str]:
         key = url_key(entry.canonical_url)
         row = s.scalars(select(ItemRow).where(ItemRow.url_key == key)).first()
-        if row is None and entry.guid:
+        if row is None and entry.guid and entry.match_guid:  # a feed known to change URLs
             row = s.scalars(
                 select(ItemRow)
                 .join(ItemSourceRow, ItemSourceRow.item_id == ItemRow.id)
@@ -513,6 +575,13 @@ class Store:
                     row = s.scalars(query).one()
             row.created_at, row.item_count = now, item_count
             row.content_hash, row.files = content_hash, files
+
+
+def _insert_ignore(dialect: str, table: type[SourceRow]) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING for the two databases we run on."""
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 def _apply(row: ItemRow, decision: Classification) -> None:

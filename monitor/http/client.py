@@ -1,0 +1,413 @@
+"""The HTTP client: bounded, polite, cancellable GETs over one shared connection pool.
+
+- a User-Agent naming the service and a contact;
+- a **total deadline** per request (``http.deadline``, connection, redirects, retries and body
+  together) and, on top, the caller's own deadline (a poll's); a body trickled byte by byte is
+  cut off at the deadline, not accepted minutes later;
+- connect and read timeouts per attempt; quick retries with exponential backoff for connection
+  failures and 5xx without ``Retry-After``, within the deadline; a read timeout is not retried;
+- ``Retry-After`` (429, 503) is never slept on: the error carries it and the scheduler polls the
+  source again after it;
+- conditional GET (ETag / Last-Modified): a 304 comes back as ``not_modified`` with no body;
+- robots.txt (RFC 9309 via protego), cached per origin, its Crawl-delay honoured;
+- per-host concurrency and delay between requests, the slot held only while on the wire;
+- a cap on the decoded body (gzip bombs are refused at the cap); at most ``max_redirects``
+  redirects, http(s) only, each hop checked against robots.txt and the address guard
+  (``guard.py``: no loopback, private or link-local targets unless allowed);
+- ``cancel_all()`` aborts every request under way at once (shutdown).
+
+The work runs on an asyncio loop in one daemon thread; ``get`` is a blocking facade for worker
+threads. Only this package touches the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from monitor import __version__
+from monitor.config import HttpConfig
+from monitor.errors import FetchCancelledError, FetchError
+from monitor.http.body import ACCEPT_ENCODING, BadEncodingError, Decoder, TooLargeError
+from monitor.http.guard import GuardedBackend, Policy, PrivateAddressError, check_host
+from monitor.http.polite import Hosts, Robots, RobotsCache, Sleep, parse_robots
+
+log = logging.getLogger(__name__)
+
+ROBOTS_MAX_BYTES = 512_000
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+MAX_RETRY_AFTER = 7 * 86400.0
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A response, or the fact that nothing changed (``not_modified``)."""
+
+    url: str
+    final_url: str
+    status: int
+    content: bytes = b""
+    content_type: str = ""
+    encoding: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    redirects: tuple[str, ...] = ()
+    elapsed_ms: int = 0
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True)
+class _Answer:
+    url: str
+    status: int
+    headers: httpx.Headers
+    content: bytes
+    charset: str | None
+
+
+class _RetryableError(Exception):
+    """A failure worth another attempt (within the deadline)."""
+
+    def __init__(self, error: FetchError) -> None:
+        self.error = error
+
+
+class HttpClient:
+    """Fetches URLs politely. Thread-safe; share one per process."""
+
+    def __init__(
+        self,
+        config: HttpConfig,
+        *,
+        allow_private: bool | Iterable[str] = False,
+        sleep: Sleep | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.policy = Policy.of(allow_private)
+        self._sleep: Sleep = sleep or asyncio.sleep
+        self._clock = clock
+        self._futures: set[concurrent.futures.Future[Any]] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        self.reconfigure(config)
+        self._robots = RobotsCache(self._fetch_robots, clock)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="monitor-http", daemon=True
+        )
+        self._thread.start()
+        self._client = self._run(self._make_client(), None)
+
+    def reconfigure(self, config: HttpConfig) -> None:
+        """Apply new settings to the requests that start from now on."""
+        self.config = config
+        self.user_agent = config.user_agent.format(version=__version__, contact=config.contact)
+        self._hosts = Hosts(config.per_host_concurrency, self._sleep, self._clock)
+
+    async def _make_client(self) -> httpx.AsyncClient:
+        transport = httpx.AsyncHTTPTransport(trust_env=False)
+        transport._pool = httpx_pool(self.policy)  # the guarded network backend
+        return httpx.AsyncClient(
+            transport=transport,
+            trust_env=False,
+            follow_redirects=False,
+            timeout=self._timeout(),
+        )
+
+    def _timeout(self) -> httpx.Timeout:
+        c = self.config
+        return httpx.Timeout(c.read_timeout, connect=c.connect_timeout, pool=None)
+
+    # -- the blocking facade ----------------------------------------------------------------
+
+    def get(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str | None = None,
+        headers: dict[str, str] | None = None,
+        deadline: float | None = None,
+    ) -> Fetched:
+        """GET ``url``; raise FetchError on any failure, FetchCancelledError when cancelled.
+
+        ``deadline`` (a ``time.monotonic()`` value) bounds the request beside ``http.deadline``:
+        the earlier wins."""
+        sent = {
+            "User-Agent": self.user_agent,
+            "Accept": accept or "*/*",
+            "Accept-Encoding": ACCEPT_ENCODING,
+            **(headers or {}),
+        }
+        if etag:
+            sent["If-None-Match"] = etag
+        if last_modified:
+            sent["If-Modified-Since"] = last_modified
+        limit = self._clock() + self.config.deadline
+        limit = min(limit, deadline) if deadline is not None else limit
+        return self._run(self._get(url, sent, limit), url)
+
+    def _run(self, coroutine: Any, url: str | None) -> Any:
+        with self._lock:
+            if self._closed:
+                coroutine.close()
+                raise FetchCancelledError(url or "", "cancelled: the service is stopping")
+            future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+            self._futures.add(future)
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:
+            raise FetchCancelledError(url or "", "cancelled: the service is stopping") from None
+        finally:
+            with self._lock:
+                self._futures.discard(future)
+
+    def cancel_all(self) -> int:
+        """Abort every request under way and refuse new ones; return how many were aborted."""
+        with self._lock:
+            self._closed = True
+            futures = list(self._futures)
+        for future in futures:
+            future.cancel()
+        return len(futures)
+
+    def close(self) -> None:
+        self.cancel_all()
+        if not self._loop.is_running():
+            return
+        closing = asyncio.run_coroutine_threadsafe(self._client.aclose(), self._loop)
+        with suppress(concurrent.futures.TimeoutError, concurrent.futures.CancelledError, OSError):
+            closing.result(timeout=5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+    # -- one request, on the loop -----------------------------------------------------------
+
+    async def _get(self, url: str, headers: dict[str, str], deadline: float) -> Fetched:
+        started = self._clock()
+        try:
+            async with asyncio.timeout_at(_loop_time(deadline, self._clock)):
+                answer, hops = await self._follow(url, headers, self.config.max_bytes)
+        except TimeoutError:
+            waited = self._clock() - started
+            raise FetchError(url, f"timed out: gave up after {waited:.0f} s (deadline)") from None
+        return Fetched(
+            url=url,
+            final_url=answer.url,
+            status=answer.status,
+            content=answer.content,
+            content_type=answer.headers.get("Content-Type", ""),
+            encoding=answer.charset,
+            etag=answer.headers.get("ETag"),
+            last_modified=answer.headers.get("Last-Modified"),
+            redirects=hops,
+            elapsed_ms=int((self._clock() - started) * 1000),
+        )
+
+    async def _follow(
+        self, url: str, headers: dict[str, str], cap: int, *, robots: bool = True
+    ) -> tuple[_Answer, tuple[str, ...]]:
+        current, hops = url, list[str]()
+        while True:
+            await self._check(current, robots=robots)
+            answer = await self._with_retries(current, headers, cap, retries=robots)
+            location = answer.headers.get("Location")
+            if answer.status not in REDIRECTS or not location:
+                return answer, tuple(hops)
+            if len(hops) >= self.config.max_redirects:
+                raise FetchError(url, f"more than {self.config.max_redirects} redirects")
+            hops.append(current)
+            current = urljoin(current, location.strip())
+
+    async def _check(self, url: str, *, robots: bool) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError(url, "only http(s) URLs are fetched")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        reason = await check_host(self.policy, parts.hostname, port)
+        if reason:
+            raise FetchError(url, reason)
+        if robots and self.config.respect_robots:
+            rules = await self._robots.rules(_origin(url))
+            refusal = rules.refusal(url, self.user_agent)
+            if refusal:
+                raise FetchError(url, refusal)
+
+    async def _with_retries(
+        self, url: str, headers: dict[str, str], cap: int, *, retries: bool
+    ) -> _Answer:
+        attempt = 0
+        while True:
+            try:
+                return await self._attempt(url, headers, cap)
+            except _RetryableError as retry:
+                if not retries or attempt >= self.config.retries:
+                    raise retry.error from None
+                delay = self.config.backoff * 2**attempt
+                attempt += 1
+                log.warning(
+                    "retrying url=%s error=%s attempt=%d wait=%.1fs",
+                    url,
+                    retry.error.reason,
+                    attempt,
+                    delay,
+                )
+                await self._sleep(delay)  # outside the host's slot
+
+    async def _attempt(self, url: str, headers: dict[str, str], cap: int) -> _Answer:
+        netloc = urlsplit(url).netloc.lower()
+        async with self._hosts.slot(netloc, self._delay_for(url)):
+            with _mapped(url, "connection failed"):
+                request = self._client.build_request(
+                    "GET", url, headers=headers, timeout=self._timeout()
+                )
+                response = await self._client.send(request, stream=True)
+            try:
+                return await self._answer(url, response, cap)
+            finally:
+                await response.aclose()
+
+    async def _answer(self, url: str, response: httpx.Response, cap: int) -> _Answer:
+        status = response.status_code
+        if status >= 400:
+            retry_after = _retry_after(response.headers.get("Retry-After"))
+            reason = f"HTTP {status} {response.reason_phrase or ''}".strip()
+            error = FetchError(url, reason, status, retry_after=retry_after)
+            if status in RETRY_STATUSES and retry_after is None:
+                raise _RetryableError(error)
+            raise error
+        if status in REDIRECTS:
+            return _Answer(url, status, response.headers, b"", None)
+        content = await self._read(url, response, cap)
+        return _Answer(url, status, response.headers, content, response.charset_encoding)
+
+    async def _read(self, url: str, response: httpx.Response, cap: int) -> bytes:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise FetchError(url, f"response of {declared} bytes exceeds the cap of {cap} bytes")
+        try:
+            decoder = Decoder(response.headers.get("Content-Encoding", ""), cap)
+            with _mapped(url, "reading the response failed"):
+                async for chunk in response.aiter_raw():
+                    decoder.feed(chunk)
+            return decoder.finish()
+        except (TooLargeError, BadEncodingError) as e:
+            raise FetchError(url, str(e)) from e
+
+    def _delay_for(self, url: str) -> float:
+        delay = self.config.per_host_delay
+        robots = self._robots.known(_origin(url))
+        if robots is not None:
+            delay = max(delay, robots.crawl_delay(self.user_agent))
+        return delay
+
+    async def _fetch_robots(self, origin: str) -> Robots:
+        """robots.txt: 4xx means allow all; 5xx or no answer means disallow (RFC 9309)."""
+        url = origin + "/robots.txt"
+        now = self._clock()
+        headers = {"User-Agent": self.user_agent, "Accept-Encoding": ACCEPT_ENCODING}
+        try:
+            async with asyncio.timeout(self.config.read_timeout):
+                answer, _ = await self._follow(url, headers, ROBOTS_MAX_BYTES, robots=False)
+        except TimeoutError:
+            return Robots(None, now, "connection failed (robots.txt): timed out")
+        except FetchError as e:
+            if e.status is not None and 400 <= e.status < 500:
+                return Robots(None, now)
+            if e.status is not None:
+                reason = (
+                    f"robots.txt answered HTTP {e.status}: the site counts as disallowed "
+                    "until it answers (RFC 9309)"
+                )
+                return Robots(None, now, reason)
+            return Robots(None, now, f"connection failed (robots.txt): {e.reason}")
+        return parse_robots(answer.content, now)
+
+
+def httpx_pool(policy: Policy) -> Any:
+    """httpx's connection pool with the guarded network backend (every connection vetted)."""
+    import httpcore
+
+    return httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        max_connections=None,
+        max_keepalive_connections=64,
+        keepalive_expiry=30.0,
+        network_backend=GuardedBackend(policy),
+    )
+
+
+@contextmanager
+def _mapped(url: str, what: str) -> Iterator[None]:
+    """httpx's exceptions → FetchError (final) or _RetryableError (worth another attempt)."""
+    try:
+        yield
+    except httpx.ReadTimeout as e:
+        raise FetchError(url, "timed out: the server stopped answering") from e
+    except httpx.TimeoutException as e:
+        raise _RetryableError(FetchError(url, f"timed out: {type(e).__name__}")) from e
+    except httpx.HTTPError as e:
+        cause = _root_cause(e)
+        if isinstance(cause, PrivateAddressError):
+            raise FetchError(url, str(cause)) from e
+        reason = f"{what}: {str(cause) or type(cause).__name__}"
+        if isinstance(e, httpx.TransportError):
+            raise _RetryableError(FetchError(url, reason)) from e
+        raise FetchError(url, reason) from e
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds, or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return min(max((when - datetime.now(UTC)).total_seconds(), 0.0), MAX_RETRY_AFTER)
+
+
+def _loop_time(deadline: float, clock: Callable[[], float]) -> float:
+    """``deadline`` (on ``clock``) in the running loop's time."""
+    loop = asyncio.get_running_loop()
+    return loop.time() + (deadline - clock())
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def _root_cause(error: BaseException) -> BaseException:
+    seen = set()
+    while id(error) not in seen:
+        seen.add(id(error))
+        nxt = error.__cause__ or error.__context__
+        if nxt is None:
+            break
+        error = nxt
+    return error
