@@ -49,19 +49,30 @@ TRACKING_NAMES = frozenset(
 def canonical_url(url: str) -> str:
     """The identity of a URL: two URLs with the same canonical form are the same item."""
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a broken IPv6 host or port: nothing to normalise
+        return url
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return url
+    if not re.fullmatch(r"[\w.:%-]+", parts.hostname):  # not a host name: nothing to normalise
         return url
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _tracking(k)]
     host = parts.hostname.lower().rstrip(".")
-    host = host.removeprefix("www.")
-    port = parts.port
+    while host.startswith("www."):  # all of them, or the result would change when repeated
+        host = host.removeprefix("www.")
+    host = f"[{host}]" if ":" in host else host  # IPv6
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
-    path = re.sub(r"/{2,}", "/", parts.path) or "/"
-    if len(path) > 1:
-        path = path.rstrip("/")
-    rebuilt = urlunsplit(("https", netloc, path, urlencode(query), ""))
-    return canonicalize_url(rebuilt, keep_fragments=False)
+
+    def tidy(path: str) -> str:
+        return re.sub(r"/{2,}", "/", path).rstrip("/") or "/"
+
+    rebuilt = urlunsplit(("https", netloc, tidy(parts.path), urlencode(query), ""))
+    # canonicalize_url reads "\" as "/", drops control characters and resolves "." segments,
+    # which can bring back "//" or a trailing "/" (and change the result of a second pass)
+    canonical = urlsplit(canonicalize_url(rebuilt, keep_fragments=False))
+    return urlunsplit(canonical._replace(path=tidy(canonical.path)))
 
 
 def _tracking(name: str) -> bool:
@@ -71,7 +82,10 @@ def _tracking(name: str) -> bool:
 
 def clean_link(url: str) -> str:
     """The URL to show an editor: as published, minus tracking parameters and fragment."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # a broken IPv6 host
+        return url.strip()
     if not parts.query and not parts.fragment:
         return url.strip()
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _tracking(k)]

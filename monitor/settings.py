@@ -50,7 +50,7 @@ class Settings:
     config_path: Path = Path("sources.yaml")
     data_dir: Path = Path("data")
     digest_dir: Path = Path("digests")
-    database_url: str = ""
+    database_url: str = field(default="", repr=False)  # may hold a password
     timezone: str | None = None
     http_host: str | None = None
     http_port: int | None = None

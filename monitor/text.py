@@ -1,13 +1,17 @@
-"""Plain text from untrusted HTML snippets, and short extractive summaries. Pure; no I/O."""
+"""Plain text and links from untrusted HTML snippets, and short extractive summaries.
+Pure; no I/O."""
 
 from __future__ import annotations
 
 import re
 import warnings
+from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
 
 _SPACE = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_HOST = re.compile(r"[\w.:%-]+")  # a host name, IDN or IP address: no spaces, quotes, brackets
 # Sentence ends in English and Chinese; keeps the punctuation with the sentence.
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"“‘(A-Z0-9])|(?<=[。！？；])")
 
@@ -29,6 +33,32 @@ def html_to_text(markup: str | None) -> str:
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
     return clean(soup.get_text(" "))
+
+
+def http_url(link: str, base: str) -> str | None:
+    """``link`` resolved against ``base`` if that gives an http(s) URL with a host, else None:
+    ``javascript:``, ``data:``, ``mailto:``, ``file:``, ``ftp:``, a scheme without a host
+    (``http:/x``), a first path segment with a colon (``ht!tp:x``, not a URL), bad hosts or ports.
+    """
+    link = clean(link)
+    if not link or _CONTROL.search(link):
+        return None
+    try:
+        own = urlsplit(link)
+        url = urljoin(base, link)
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number in range
+    except ValueError:
+        return None
+    if (own.scheme and not own.netloc) or (not own.scheme and ":" in _first_segment(link)):
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return url if _HOST.fullmatch(parts.hostname) else None
+
+
+def _first_segment(link: str) -> str:
+    return re.split(r"[/?#]", link, maxsplit=1)[0]
 
 
 def truncate(text: str, limit: int) -> str:

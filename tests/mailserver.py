@@ -25,6 +25,7 @@ class Received:
 class Handler:
     received: list[Received] = field(default_factory=list)
     delay_rcpt: float = 0.0  # seconds to stall before answering RCPT (to kill a client mid-send)
+    reject_rcpt: str | None = None  # e.g. "550 5.1.1 mailbox unavailable"
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(  # noqa: N802 (aiosmtpd names its hooks so)
@@ -34,6 +35,8 @@ class Handler:
             import asyncio
 
             await asyncio.sleep(self.delay_rcpt)
+        if self.reject_rcpt:
+            return self.reject_rcpt
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -1,21 +1,29 @@
-"""Source kind ``html``: a listing page read with CSS selectors (BeautifulSoup + soupsieve)."""
+"""Source kind ``html``: a listing page read with CSS selectors (BeautifulSoup + soupsieve).
+Pure; no I/O.
+
+The body is decoded by ``monitor.encoding`` (the HTTP header, then ``<meta charset>``, checked
+against the bytes). Only items whose link resolves to an http(s) URL are kept.
+"""
 
 from __future__ import annotations
 
-from urllib.parse import urljoin
+import warnings
+from collections import Counter
 
-from bs4 import BeautifulSoup, Tag
+from bs4 import BeautifulSoup, Tag, XMLParsedAsHTMLWarning
 from pydantic import field_validator
 from soupsieve import SelectorSyntaxError
 from soupsieve import compile as compile_css
 
 from monitor.config import Model, SourceConfig
 from monitor.dates import parse_date
+from monitor.encoding import decode_body, html_charset
 from monitor.errors import ParseError
 from monitor.items import ParseResult, RawItem
-from monitor.text import clean
+from monitor.text import clean, http_url
 
 ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+_NO_LINK = "no title or link"
 
 
 class Selectors(Model):
@@ -56,35 +64,50 @@ class HtmlKind:
         self, content: bytes, url: str, encoding: str | None, source: SourceConfig
     ) -> ParseResult:
         assert isinstance(source, HtmlSource)
-        soup = BeautifulSoup(content, "lxml", from_encoding=encoding)
-        if soup.find() is None:
-            raise ParseError("the page is empty or not HTML")
-        base = soup.find("base", href=True)
-        base_url = urljoin(url, str(base["href"])) if isinstance(base, Tag) else url
-        sel = source.selectors
-        nodes = soup.select(sel.item)
-        warnings: list[str] = []
-        if not nodes:
-            warnings.append(f"selector item={sel.item!r} matched nothing")
-        items, skipped = [], 0
-        for node in nodes[: source.max_items]:
-            item = _item(node, sel, base_url, source)
-            if item is None:
-                skipped += 1
-            else:
-                items.append(item)
-        if skipped:
-            warnings.append(f"{skipped} of {len(nodes)} items lacked a title or link")
-        page_title = clean(soup.title.get_text()) if soup.title else None
-        return ParseResult(items, warnings, page_title)
+        try:
+            return _parse(content, url, encoding, source)
+        except ParseError:
+            raise
+        except Exception as e:  # last line: a library failing on odd input must not escape
+            raise ParseError(
+                f"the HTML parser failed on this input ({type(e).__name__}: {e})"
+            ) from e
 
 
-def _item(node: Tag, sel: Selectors, base_url: str, source: HtmlSource) -> RawItem | None:
+def _parse(content: bytes, url: str, encoding: str | None, source: HtmlSource) -> ParseResult:
+    decoded = decode_body(content, encoding, html_charset(content))
+    with warnings.catch_warnings():  # XHTML pages start with an XML declaration: fine
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        soup = BeautifulSoup(decoded.text, "lxml")
+    if soup.find() is None:
+        raise ParseError("the page is empty or not HTML")
+    base = soup.find("base", href=True)
+    base_url = (http_url(str(base["href"]), url) if isinstance(base, Tag) else None) or url
+    sel = source.selectors
+    nodes = soup.select(sel.item)
+    notes = [decoded.note] if decoded.note else []
+    if not nodes:
+        notes.append(f"selector item={sel.item!r} matched nothing")
+    read = [_item(node, sel, base_url, source) for node in nodes[: source.max_items]]
+    skipped = Counter(reason for reason in read if isinstance(reason, str))
+    if skipped[_NO_LINK]:
+        notes.append(f"{skipped.pop(_NO_LINK)} of {len(nodes)} items lacked a title or link")
+    notes += [f"{n} item{'s' * (n > 1)} skipped: {why}" for why, n in skipped.items()]
+    page_title = clean(soup.title.get_text()) if soup.title else None
+    items = [item for item in read if isinstance(item, RawItem)]
+    return ParseResult(items, notes, page_title)
+
+
+def _item(node: Tag, sel: Selectors, base_url: str, source: HtmlSource) -> RawItem | str:
+    """The item in ``node``, or why it was skipped."""
     title_el = _one(node, sel.title)
     title = clean(title_el.get_text(" ")) if title_el else ""
     href = _link(node, title_el, sel)
     if not title or not href:
-        return None
+        return _NO_LINK
+    url = http_url(href, base_url)
+    if url is None:
+        return "link is not http(s)"
     date_text = _date_text(node, sel)
     published, date_only = (
         parse_date(
@@ -96,7 +119,7 @@ def _item(node: Tag, sel: Selectors, base_url: str, source: HtmlSource) -> RawIt
     summary_el = _one(node, sel.summary) if sel.summary else None
     return RawItem(
         title=title,
-        url=urljoin(base_url, href),
+        url=url,
         summary=clean(summary_el.get_text(" ")) if summary_el else "",
         published=published,
         date_only=date_only,
