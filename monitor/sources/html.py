@@ -20,6 +20,7 @@ from monitor.dates import parse_date
 from monitor.encoding import decode_body, html_charset
 from monitor.errors import ParseError
 from monitor.items import ParseResult, RawItem
+from monitor.sources.registry import parser_failures
 from monitor.text import clean, http_url
 
 ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
@@ -64,14 +65,8 @@ class HtmlKind:
         self, content: bytes, url: str, encoding: str | None, source: SourceConfig
     ) -> ParseResult:
         assert isinstance(source, HtmlSource)
-        try:
+        with parser_failures("HTML parser"):
             return _parse(content, url, encoding, source)
-        except ParseError:
-            raise
-        except Exception as e:  # last line: a library failing on odd input must not escape
-            raise ParseError(
-                f"the HTML parser failed on this input ({type(e).__name__}: {e})"
-            ) from e
 
 
 def _parse(content: bytes, url: str, encoding: str | None, source: HtmlSource) -> ParseResult:

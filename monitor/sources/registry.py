@@ -7,9 +7,12 @@ in ``_register_builtins``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 from monitor.config import SourceConfig
+from monitor.errors import ParseError
 from monitor.items import ParseResult
 
 
@@ -48,3 +51,15 @@ def _register_builtins() -> None:
 
     register(rss.KIND)
     register(html.KIND)
+
+
+@contextmanager
+def parser_failures(parser: str) -> Iterator[None]:
+    """The last line of a kind's ``parse``: a library failing on odd input becomes a
+    ParseError naming the exception, never an unexpected error."""
+    try:
+        yield
+    except ParseError:
+        raise
+    except Exception as e:
+        raise ParseError(f"the {parser} failed on this input ({type(e).__name__}: {e})") from e

@@ -22,6 +22,7 @@ from monitor.dates import from_struct_time, parse_date
 from monitor.encoding import decode_body, xml_charset
 from monitor.errors import ParseError
 from monitor.items import ParseResult, RawItem
+from monitor.sources.registry import parser_failures
 from monitor.text import clean, html_to_text, http_url
 
 ACCEPT = (
@@ -61,14 +62,8 @@ class RssKind:
     ) -> ParseResult:
         if not content.strip():
             raise ParseError("empty response")
-        try:
+        with parser_failures("feed parser"):
             return _parse(content, url, encoding, source)
-        except ParseError:
-            raise
-        except Exception as e:  # last line: a library failing on odd input must not escape
-            raise ParseError(
-                f"the feed parser failed on this input ({type(e).__name__}: {e})"
-            ) from e
 
 
 def _parse(content: bytes, url: str, encoding: str | None, source: SourceConfig) -> ParseResult:
