@@ -6,6 +6,7 @@ the database, and nothing connects anywhere at import time.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,15 +22,20 @@ from monitor.digest.build import Drafted, draft
 from monitor.digest.week import Week, last_complete_week, parse_week
 from monitor.errors import ConfigError, Problem
 from monitor.http import HttpClient
-from monitor.poll import Fetch, fetch_source, poll_sources, uncertain_items
+from monitor.parsing import InlineParser, Parser, PooledParser
+from monitor.poll import Fetch, fetch_source, poll_sources
 from monitor.settings import Settings
 from monitor.store import Store
 from monitor.store.health import HealthStore
 from monitor.store.outbox import Outbox
-from monitor.store.repo import PollRecord, SourceState
+from monitor.store.sources import PollRecord, SourceState
+from monitor.store.stories import StoryMemory
 
 if TYPE_CHECKING:
     from monitor.deliver import Deliverer
+
+
+POOL_MIN_SOURCES = 100  # rounds of fewer sources parse in this process (a pool costs a start)
 
 
 def utcnow() -> datetime:
@@ -59,7 +65,7 @@ class App:
 
     @cached_property
     def store(self) -> Store:
-        store = Store(self.settings.db_url)
+        store = Store(self.settings.db_url, publishers=self.config.publishers)
         store.sync_sources(self.config.sources, self.clock())
         return store
 
@@ -94,6 +100,8 @@ class App:
         old, self.config = self.config, config
         if "store" in self.__dict__:
             self.store.sync_sources(config.sources, self.clock())
+        if "store" in self.__dict__ and config.publishers != old.publishers:
+            self.store.stories = StoryMemory(config.publishers)  # reloaded on next use
         if "client" in self.__dict__ and config.http != old.http:
             self.client.reconfigure(config.http)
         self.__dict__.pop("classifier", None)  # topics, rules or publishers may have changed
@@ -120,17 +128,30 @@ class App:
     def poll(
         self, ids: Iterable[str] = (), on_done: Callable[[PollRecord], None] | None = None
     ) -> list[PollRecord]:
-        return poll_sources(
-            self.select_sources(ids),
-            store=self.store,
-            client=self.client,
-            classifier=self.classifier,
-            concurrency=self.config.http.concurrency,
-            article_limit=self.config.service.article_fetch_limit,
-            poll_deadline=self.config.service.poll_deadline.total_seconds(),
-            clock=self.clock,
-            on_done=on_done,
-        )
+        sources = self.select_sources(ids)
+        parser = self.parser(len(sources))
+        try:
+            return poll_sources(
+                sources,
+                store=self.store,
+                client=self.client,
+                parser=parser,
+                concurrency=self.config.http.concurrency,
+                article_limit=self.config.service.article_fetch_limit,
+                poll_deadline=self.config.service.poll_deadline.total_seconds(),
+                clock=self.clock,
+                on_done=on_done,
+            )
+        finally:
+            parser.close()
+
+    def parser(self, sources: int) -> Parser:
+        """Parse and classify in this process, or, for a round of many sources on a machine
+        with several cores, in a process per core."""
+        cores = os.cpu_count() or 1
+        if sources < POOL_MIN_SOURCES or cores < 2 or not self.config.path:
+            return InlineParser(self.classifier)
+        return PooledParser(self.config.path, self.settings.data_dir, cores)
 
     def try_source(self, source_id: str) -> Fetch:
         """Fetch and parse one source as if for the first time; store nothing."""
@@ -141,7 +162,7 @@ class App:
             SourceState(),
             self.clock,
             self.config.service.article_fetch_limit,
-            uncertain_items(self.classifier),
+            InlineParser(self.classifier),
             deadline=time.monotonic() + self.config.service.poll_deadline.total_seconds(),
         )
 

@@ -10,7 +10,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -26,7 +26,7 @@ from monitor.settings import Settings, log_level_problem, writable_dir
 
 if TYPE_CHECKING:  # the app (and the database, classifier) is imported only when used
     from monitor.app import App
-    from monitor.store.repo import PollRecord
+    from monitor.store.sources import PollRecord
 
 F = TypeVar("F", bound=Callable[..., Any])
 Folder = Literal["database", "digests", "data"]
@@ -335,6 +335,22 @@ def _print_drafted(drafted: Any) -> None:
 @click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
 @click.pass_context
 @_errors
+def stories(ctx: click.Context, file: Any) -> None:
+    """Group JSON lines (id, title, summary, url, publisher, date[, language, text, source]) into
+    stories, as the service does: the same lines out with a `story` key added."""
+    from monitor.stories.cli_lines import group_lines
+
+    config = load_config(ctx.obj["config"])
+    written, bad = group_lines(file, sys.stdout, config.publishers, errfile=sys.stderr)
+    if bad:
+        err.print(f"{written} lines grouped, {bad} lines with errors", highlight=False)
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
+@click.pass_context
+@_errors
 def classify(ctx: click.Context, file: Any) -> None:
     """Classify JSON lines (title, summary, url, source[, text]) from FILE or stdin."""
     from monitor.app import make_classifier
@@ -505,11 +521,10 @@ def sources_check(ctx: click.Context) -> None:
 @_errors
 def sources_try(ctx: click.Context, source_id: str) -> None:
     """Fetch and parse one source; show its items and their classification; store nothing."""
-    from monitor.poll import classify_entry
-
     with _app(ctx) as app:
         _check_ids(app, (source_id,))
         result = app.try_source(source_id)
+        stories = app.store.stories_of(result.entries)
         if result.error:
             raise MonitorError(f"{source_id}: {result.error}")
         fetched = result.fetched
@@ -521,8 +536,9 @@ def sources_try(ctx: click.Context, source_id: str) -> None:
         )
         for warning in result.warnings:
             out.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-        for number, entry in enumerate(result.entries, start=1):
-            decision = classify_entry(app.classifier, entry)
+        for number, (entry, decision) in enumerate(
+            zip(result.entries, result.decisions, strict=True), start=1
+        ):
             verdict = "[green]relevant[/]" if decision.relevant else "[dim]not relevant[/]"
             out.print(
                 f"\n[bold]{number}.[/] {entry.published_date or '—'} ({entry.date_source})  "
@@ -532,10 +548,19 @@ def sources_try(ctx: click.Context, source_id: str) -> None:
             )
             out.print(f"   {entry.title}", markup=False, highlight=False)
             out.print(f"   {entry.url}", markup=False, highlight=False)
+            out.print(f"   story: {_story_note(*stories[number - 1])}", highlight=False)
             if entry.date_note:
                 out.print(f"   note: {entry.date_note}", markup=False, highlight=False)
             for reason in decision.why:
                 out.print(f"   why: {reason}", markup=False, highlight=False)
+
+
+def _story_note(item_id: int | None, story_id: int | None) -> str:
+    if item_id is not None:
+        return f"stored as item #{item_id}, story #{story_id}"
+    if story_id is not None:
+        return f"new; would join story #{story_id}"
+    return "new; a story of its own"
 
 
 # -- status and database ------------------------------------------------------------------------
@@ -554,6 +579,7 @@ def status(ctx: click.Context) -> None:
         stats = {s.id: s for s in app.health.stats(app.clock().date())}
         failed = app.outbox.deliveries(status="failed")
         pending = app.outbox.deliveries(status="pending")
+        shared = app.store.shared_stories(app.clock() - timedelta(days=7))
     table = Table(
         "source",
         "kind",
@@ -581,6 +607,12 @@ def status(ctx: click.Context) -> None:
             r.last_error or "",
         )
     out.print(table)
+    if shared:
+        out.print("stories carried by several sources in the last 7 days:")
+        for story_id, count, title in shared:
+            out.print(
+                f"  story #{story_id}: {count} sources: {title}", markup=False, highlight=False
+            )
     out.print(f"deliveries: {len(pending)} pending, {len(failed)} failed")
     for d in failed:
         out.print(

@@ -4,18 +4,13 @@
   trailing slashes and the http/https difference are removed; the remaining query is sorted.
 - ``fingerprint``: a hash of the normalised title and summary, to tell a changed item from an
   unchanged one.
-- ``same_story``: whether two items from different sources announce the same thing.
 """
 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import re
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -93,47 +88,6 @@ def clean_link(url: str) -> str:
 
 
 _WORD = re.compile(r"[\w]+", re.UNICODE)
-_CJK = re.compile(r"[\u3400-\u9fff]")
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "the",
-        "of",
-        "to",
-        "in",
-        "on",
-        "for",
-        "with",
-        "by",
-        "at",
-        "from",
-        "as",
-        "is",
-        "are",
-        "be",
-        "its",
-        "it",
-        "this",
-        "that",
-        "new",
-        "into",
-        "over",
-        "us",
-        "u.s",
-        "about",
-        "after",
-        "will",
-        "has",
-        "have",
-        "was",
-        "were",
-        "how",
-        "what",
-        "why",
-    ]
-)
 
 
 def normalise_title(title: str) -> str:
@@ -145,55 +99,3 @@ def fingerprint(title: str, summary: str) -> str:
     """Changes when what an editor reads changes; ignores case, punctuation and spacing."""
     basis = normalise_title(title) + "\n" + normalise_title(summary)
     return hashlib.sha256(basis.encode()).hexdigest()[:32]
-
-
-def title_tokens(title: str) -> frozenset[str]:
-    """Content words of a title; Chinese titles give character bigrams."""
-    text = normalise_title(title)
-    if _CJK.search(text):
-        chars = [c for c in text if not c.isspace()]
-        return frozenset(a + b for a, b in itertools.pairwise(chars))
-    return frozenset(w for w in text.split() if w not in STOPWORDS and len(w) > 1)
-
-
-@dataclass(frozen=True)
-class StoryCandidate:
-    """An already stored item that a new one might duplicate."""
-
-    item_id: int
-    story_id: int
-    source_ids: frozenset[str]
-    title: str
-    published: date | None
-
-
-STORY_SIMILARITY = 0.6
-STORY_WINDOW_DAYS = 10
-
-
-def similarity(a: frozenset[str], b: frozenset[str]) -> float:
-    """Overlap coefficient of two token sets (robust to one title being longer)."""
-    if len(a) < 3 or len(b) < 3:
-        return 1.0 if a == b and a else 0.0
-    return len(a & b) / min(len(a), len(b))
-
-
-def same_story(
-    title: str, published: date | None, source_id: str, candidates: Iterable[StoryCandidate]
-) -> StoryCandidate | None:
-    """The stored item of another source most likely announcing the same thing, if any."""
-    tokens = title_tokens(title)
-    best, best_score = None, STORY_SIMILARITY
-    for candidate in candidates:
-        if source_id in candidate.source_ids:
-            continue
-        if (
-            published
-            and candidate.published
-            and abs((published - candidate.published).days) > STORY_WINDOW_DAYS
-        ):
-            continue
-        score = similarity(tokens, title_tokens(candidate.title))
-        if score >= best_score:
-            best, best_score = candidate, score
-    return best

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from monitor.store.repo import PollRecord
+from monitor.store.sources import PollRecord
 
 
 class Metrics:

@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,11 +44,12 @@ from monitor.digest.week import Week, current_week
 from monitor.errors import StoreError
 from monitor.health import KINDS
 from monitor.metrics import Metrics
-from monitor.poll import Fetch, fetch_source, log_poll, save_fetch, uncertain_items
+from monitor.parsing import InlineParser
+from monitor.poll import Fetch, fetch_source, log_poll, save_fetch
 from monitor.reload import ConfigWatcher, reload_config
 from monitor.schedule import first_fire_since, parse_schedule
 from monitor.store.outbox import Delivery
-from monitor.store.repo import PollRecord
+from monitor.store.sources import PollRecord
 from monitor.web import HttpEndpoint, application
 
 log = logging.getLogger(__name__)
@@ -243,8 +245,9 @@ class Service:
             state,
             app.clock,
             service.article_fetch_limit,
-            uncertain_items(app.classifier),
+            InlineParser(app.classifier),
             deadline=time.monotonic() + service.poll_deadline.total_seconds(),
+            known=partial(app.store.known_urls, source.id),
         )
         if result.cancelled:
             log.info("poll cancelled source=%s (stopping)", source.id)
@@ -257,7 +260,7 @@ class Service:
         """Save the items and record the poll; a poll that cannot be recorded (a locked
         database) is kept and recorded on a later tick."""
         app = self.app
-        record = save_fetch(app.store, app.classifier, result)
+        record = save_fetch(app.store, result)
         try:
             record = replace(record, consecutive_failures=app.store.record_poll(record))
         except StoreError as e:

@@ -19,6 +19,12 @@ from tests.conftest import ROOT
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
 SETTINGS_SOURCE = (ROOT / "monitor" / "settings.py").read_text(encoding="utf-8")
+# the monitor services: `monitor`, and `monitor-2` under the "scale" profile
+INSTANCES = {
+    name: service
+    for name, service in COMPOSE["services"].items()
+    if "MONITOR_DATABASE_URL" in service.get("environment", {})
+}
 
 
 def test_dockerfile_runs_the_service_as_non_root_with_volumes() -> None:
@@ -87,3 +93,34 @@ def test_compose_wiring() -> None:
         shlex.split("pg_isready -U monitor -d monitor")
         == services["db"]["healthcheck"]["test"][1].split()
     )
+
+
+def test_compose_second_instance_shares_the_database_under_its_own_name() -> None:
+    # docs/deployment.md, "Several instances": `docker compose --profile scale up -d`
+    assert sorted(INSTANCES) == ["monitor", "monitor-2"]
+    first, second = INSTANCES["monitor"], INSTANCES["monitor-2"]
+    assert "profiles" not in first and second["profiles"] == ["scale"]
+    assert second["build"] == first["build"] and second["volumes"] == first["volumes"]
+    env = {name: service["environment"] for name, service in INSTANCES.items()}
+    for values in env.values():
+        for name in values:
+            assert f'"{name}"' in SETTINGS_SOURCE, f"{name} is not read by monitor/settings.py"
+    # everything the same but the name: one database, one mail server, one configuration
+    assert {k: v for k, v in env["monitor"].items() if k != "MONITOR_INSTANCE"} == {
+        k: v for k, v in env["monitor-2"].items() if k != "MONITOR_INSTANCE"
+    }
+    settings = {
+        name: Settings.from_env({k: str(v) for k, v in e.items()}) for name, e in env.items()
+    }
+    assert settings["monitor-2"].db_url == settings["monitor"].db_url
+    assert settings["monitor-2"].db_url.startswith("postgresql+psycopg://")
+    # unique and stable (spelled out, not the default host:pid nor a variable)
+    names = [values.get("MONITOR_INSTANCE") for values in env.values()]
+    assert all(names) and len(set(names)) == len(names)
+    assert all(re.fullmatch(r"[\w.-]+", str(name)) for name in names), names
+    assert [s.instance for s in settings.values()] == names
+    for service in INSTANCES.values():
+        assert service["depends_on"]["db"]["condition"] == "service_healthy"
+        assert int(service["stop_grace_period"].rstrip("s")) > 30
+    host_ports = [port.split(":")[0] for service in INSTANCES.values() for port in service["ports"]]
+    assert len(set(host_ports)) == len(host_ports)

@@ -111,12 +111,45 @@ def test_a_story_appears_once_with_related_coverage() -> None:
     assert "相关报道：美国白宫 [2024-09-25] Hub receives $30M DoD award" in text
 
 
-def test_a_story_spanning_two_weeks_is_in_the_first_only() -> None:
+def test_a_story_belongs_to_its_leads_week_and_no_item_leaves_its_own() -> None:
     early = item(1, "Chip hub announced", "funding", published_date=date(2024, 9, 22), score=0.6)
     later = item(2, "Chip hub announced again", "funding", story_id=1, score=0.9)
     w38 = parse_week("2024-W38", "Asia/Shanghai")
-    assert select([early, later], w38, "cas", PROFILE, CONFIG.publishers).count == 1
-    assert select([early, later], WEEK, "cas", PROFILE, CONFIG.publishers).count == 0
+    (first,) = [
+        e
+        for s in select([early, later], w38, "cas", PROFILE, CONFIG.publishers).sections
+        for e in s.entries
+    ]
+    assert first.item.id == 1 and [r.id for r in first.related] == [2] and first.story_lead is None
+    # week 39: the later item is not lost to the merge: a follow-up entry, the lead related
+    selection = select([early, later], WEEK, "cas", PROFILE, CONFIG.publishers)
+    (follow,) = [e for s in selection.sections for e in s.entries]
+    assert follow.item.id == 2 and [r.id for r in follow.related] == [1]
+    assert follow.story_lead is not None and follow.story_lead.id == 1
+    for layout in ("cas", "zj", "idei"):
+        text = render(build_view(selection, CONFIG), layout)["txt"]
+        assert "后续报道：该事件此前已由美国国家科学基金会（NSF）于2024-09-22发布" in text, layout
+        assert "Chip hub announced" in text.split("后续报道")[0]
+
+
+def test_the_originating_publisher_leads_a_story() -> None:
+    media = item(
+        1, "Reuters: NSF awards $30M for chips", "funding", publisher="whitehouse", score=0.95
+    )
+    agency = item(2, "NSF awards $30M for chips", "funding", story_id=1, score=0.7)
+    selection = select([media, agency], WEEK, "cas", PROFILE, CONFIG.publishers)
+    (entry,) = [e for s in selection.sections for e in s.entries]
+    assert entry.item.id == 2 and [r.id for r in entry.related] == [1]
+
+
+@pytest.mark.parametrize("layout", ["cas", "zj", "idei"])
+def test_every_profile_lists_related_coverage(layout: str) -> None:
+    lead = item(1, "DoD awards $30M to microelectronics hub", "funding", publisher="war")
+    echo = item(2, "Hub receives $30M DoD award", "funding", publisher="whitehouse", story_id=1)
+    selection = select([lead, echo], WEEK, "cas", PROFILE, CONFIG.publishers)
+    for form, text in render(build_view(selection, CONFIG), layout).items():
+        assert "Hub receives $30M DoD award" in text, (layout, form)
+        assert "https://www.nsf.gov/news/2" in text, (layout, form)
 
 
 def test_undated_items_count_by_first_sighting_and_say_so() -> None:

@@ -2,8 +2,12 @@
 
 - An item belongs to the ISO week of its publication date; an item without one, to the week it
   was first seen (in the digest's time zone), and the digest says so.
-- Items of one story (the same announcement from several sources) appear once: the most
-  relevant of them, with the others as related coverage.
+- Items of one story (the same announcement from several sources) appear once: the lead (the
+  originating publisher first, then the fullest text: ``monitor.stories.choose_lead``) with the
+  others as related coverage. A story belongs to the week of its lead's date. A relevant item of
+  this week whose story's lead falls in another week still appears: its story gets an entry
+  here too, led by its own members of this week, marked as a follow-up. No relevant item
+  disappears from its own week because of a merge.
 - Feature (专题): at most ``feature_max`` items, chosen by ``is_feature_candidate`` (a strategy
   item from a government body or agency whose title or first sentence names a major document)
   and ranked like any section; each feature item is shown only there.
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -21,6 +26,8 @@ from zoneinfo import ZoneInfo
 from monitor.config import ProfileConfig, Publisher
 from monitor.digest.week import Week
 from monitor.items import StoredItem
+from monitor.stories.glossary import Glossary
+from monitor.stories.lead import LeadCandidate, choose_lead
 from monitor.text import sentences
 
 
@@ -47,6 +54,7 @@ class Entry:
     related: tuple[StoredItem, ...]
     day: date
     dated_by_first_seen: bool
+    story_lead: StoredItem | None = None  # the story's lead, when it falls in another week
 
     @property
     def source_count(self) -> int:
@@ -103,7 +111,7 @@ def select(
     profile: ProfileConfig,
     publishers: dict[str, Publisher],
 ) -> Selection:
-    entries = _stories(items, week)
+    entries = _stories(items, week, publishers)
     keys = [s.key for s in profile.sections]
     features: list[Entry] = []
     if "feature" in keys and profile.feature_max:
@@ -126,21 +134,44 @@ def select(
     return Selection(week, profile_name, tuple(sections))
 
 
-def _stories(items: list[StoredItem], week: Week) -> list[Entry]:
-    """One entry per story whose first relevant item falls in ``week`` (so a story spanning two
-    weeks appears once). Its lead is its most relevant item."""
+def _stories(
+    items: list[StoredItem], week: Week, publishers: Mapping[str, Publisher]
+) -> list[Entry]:
+    """One entry per story with a relevant member in ``week``: led by the story's lead when
+    its date is in ``week``, else (a follow-up) by the lead of its members of this week."""
     stories: dict[int, list[StoredItem]] = defaultdict(list)
     for item in items:
         stories[item.story_id or item.id].append(item)
+    glossary = Glossary.build(publishers)
     entries = []
     for members in stories.values():
         relevant = [m for m in members if m.relevant]
-        if not relevant:
-            continue
         days = {m.id: item_day(m, week.timezone) for m in relevant}
-        if not week.contains(min(day for day, _ in days.values())):
+        here = [m for m in relevant if week.contains(days[m.id][0])]
+        if not here:
             continue
-        lead = min(relevant, key=lambda m: (-m.score, days[m.id][0], m.id))
+        lead = _lead(relevant, publishers, glossary)
+        story_lead = None
+        if lead not in here:
+            story_lead, lead = lead, _lead(here, publishers, glossary)
         related = tuple(sorted((m for m in members if m.id != lead.id), key=lambda m: m.id))
-        entries.append(Entry(lead, related, *days[lead.id]))
+        entries.append(Entry(lead, related, *days[lead.id], story_lead=story_lead))
     return entries
+
+
+def _lead(
+    members: list[StoredItem], publishers: Mapping[str, Publisher], glossary: Glossary
+) -> StoredItem:
+    candidates = [
+        LeadCandidate(
+            item_id=m.id,
+            publisher=m.publisher,
+            title=m.title,
+            text_length=len(m.text or m.summary),
+            published=m.published_date,
+            relevance=m.score,
+        )
+        for m in members
+    ]
+    chosen = choose_lead(candidates, publishers, glossary)
+    return next(m for m in members if m.id == chosen)

@@ -40,6 +40,7 @@ class ItemView:
     title: str
     url: str
     related: tuple[Related, ...]
+    follow_up: str = ""  # when the story's lead falls in another week: where to find it
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,18 @@ def _item(entry: Entry, config: Config, number: int) -> ItemView:
         title=item.title,
         url=item.url,
         related=tuple(_related(r, config) for r in entry.related),
+        follow_up=_follow_up(entry, config),
     )
+
+
+def _follow_up(entry: Entry, config: Config) -> str:
+    lead = entry.story_lead
+    if lead is None:
+        return ""
+    full, _ = publisher_names(config.publisher(lead.publisher))
+    day = lead.published_date or lead.first_seen_at.date()
+    when = "此前" if day < entry.day else "此后"
+    return f"后续报道：该事件{when}已由{full}于{day.isoformat()}发布（见相关报道）"
 
 
 def _summary(item: StoredItem) -> str:

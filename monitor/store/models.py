@@ -62,6 +62,7 @@ class SourceRow(Base):
     last_modified: Mapped[str | None] = mapped_column(Text)
     definition: Mapped[str | None] = mapped_column(String(40))  # fingerprint of the config
     validators_for: Mapped[str | None] = mapped_column(Text)  # the definition ETag etc. belong to
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # of the last body read
     last_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_outcome: Mapped[str | None] = mapped_column(String(16))
@@ -120,7 +121,10 @@ class ItemSourceRow(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_item_sources_source_guid", "source_id", "guid"),)
+    __table_args__ = (
+        Index("ix_item_sources_source_guid", "source_id", "guid"),
+        Index("ix_item_sources_first_seen_at", "first_seen_at"),
+    )
 
 
 class PollRow(Base):
@@ -141,6 +145,8 @@ class PollRow(Base):
     warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
     final_url: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_polls_source_id_id", "source_id", "id"),)
 
 
 class DigestRow(Base):

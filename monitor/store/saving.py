@@ -1,0 +1,246 @@
+"""Storing what one poll brought, in one transaction and a handful of statements.
+
+The cost per item stays flat as the store grows: items are looked up by their key in one
+``IN`` query per batch (a unique index), new items are inserted together (insert-or-ignore, so
+two instances inserting the same item do not fail), links to the source likewise, and the story
+of each new item comes from the in-memory story index (``StoryMemory``), never from a scan of
+recent items.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from monitor.dedup import fingerprint
+from monitor.items import Classification, Entry
+from monitor.store.models import ItemRow, ItemSourceRow
+from monitor.stories.features import Profile
+
+CHUNK = 500  # keys per IN (...) query
+Fresh = tuple[str, Entry, Classification, "Profile | None"]  # a new item: key, ..., features
+
+
+def url_key(canonical: str) -> str:
+    return hashlib.sha1(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    new: int
+    updated: int
+    item_ids: tuple[int, ...]
+    story_ids: tuple[int, ...] = ()  # of each item, in the order given
+
+
+class Stories(Protocol):
+    """Where the story of a new item comes from (``monitor.store.stories.StoryMemory``)."""
+
+    def catch_up(self, session: Session) -> None: ...
+
+    def story_of(self, item_id: int, entry: Entry, features: Profile | None) -> int | None: ...
+
+
+Decided = tuple[Entry, Classification]
+New = tuple[int, int, Entry, "Profile | None"]  # item id, story id, entry, story features
+
+
+def save_batch(
+    session: Session,
+    dialect: str,
+    decided: Sequence[Decided],
+    now: datetime,
+    stories: Stories | None,
+    features: Sequence[Profile | None] | None = None,
+) -> tuple[SaveResult, list[New]]:
+    """Insert new items, update changed ones, link every item to its source. Returns the
+    result and the new items (id, story id, entry) for the story index to remember once the
+    transaction has committed."""
+    keys = [url_key(e.canonical_url) for e, _ in decided]
+    rows = _existing(session, keys, decided)
+    if stories is not None:
+        stories.catch_up(session)
+    known = features or [None] * len(decided)
+    fresh = [
+        (k, e, d, f) for k, (e, d), f in zip(keys, decided, known, strict=True) if k not in rows
+    ]
+    inserted = _insert(session, dialect, fresh, now)
+    for key in (k for k, _, _, _ in fresh if k not in inserted):  # another instance was first
+        rows.update(_existing(session, [key], []))
+    born = _stories(session, inserted, fresh, stories)
+    updated = 0
+    for key, (entry, decision) in zip(keys, decided, strict=True):
+        row = rows.get(key)
+        if row is not None and key not in inserted:
+            updated += _update(row, entry, decision, now)
+    ids = [inserted[k][0] if k in inserted else rows[k].id for k in keys]
+    _link(session, dialect, ids, [e for e, _ in decided], now)
+    story_ids = [
+        inserted[k][1] if k in inserted else (rows[k].story_id or rows[k].id) for k in keys
+    ]
+    result = SaveResult(len(inserted), updated, tuple(ids), tuple(story_ids))
+    return result, born
+
+
+def _existing(session: Session, keys: list[str], decided: Sequence[Decided]) -> dict[str, ItemRow]:
+    """Stored items by key; for sources that change URLs, also by GUID."""
+    rows: dict[str, ItemRow] = {}
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start : start + CHUNK]
+        rows.update(
+            (r.url_key, r)
+            for r in session.scalars(select(ItemRow).where(ItemRow.url_key.in_(chunk)))
+        )
+    by_guid = [(k, e) for k, (e, _) in zip(keys, decided, strict=False) if k not in rows]
+    by_guid = [(k, e) for k, e in by_guid if e.match_guid and e.guid]
+    if by_guid:
+        source = by_guid[0][1].source_id
+        guids = {e.guid: k for k, e in by_guid}
+        query = (
+            select(ItemSourceRow.guid, ItemRow)
+            .join(ItemRow, ItemRow.id == ItemSourceRow.item_id)
+            .where(ItemSourceRow.source_id == source, ItemSourceRow.guid.in_(list(guids)))
+        )
+        for guid, row in session.execute(query):
+            rows.setdefault(guids[guid], row)
+    return rows
+
+
+def insert_ignore(dialect: str, table: Any) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING for the two databases we run on."""
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
+def _insert(
+    session: Session, dialect: str, fresh: list[Fresh], now: datetime
+) -> dict[str, tuple[int, int]]:
+    """Insert the new items; return key → (id, story id) of those this call inserted."""
+    if not fresh:
+        return {}
+    values = [_values(key, entry, decision, now) for key, entry, decision, _ in fresh]
+    statement = insert_ignore(dialect, ItemRow).returning(ItemRow.id, ItemRow.url_key)
+    inserted = {}
+    for start in range(0, len(values), CHUNK):
+        for item_id, key in session.execute(statement, values[start : start + CHUNK]):
+            inserted[key] = (item_id, item_id)
+    return inserted
+
+
+def _values(key: str, entry: Entry, decision: Classification, now: datetime) -> dict[str, Any]:
+    return {
+        "url_key": key,
+        "canonical_url": entry.canonical_url,
+        "url": entry.url,
+        "title": entry.title,
+        "summary": entry.summary,
+        "text": entry.text,
+        "language": entry.language,
+        "publisher": entry.publisher,
+        "published_at": entry.published_at,
+        "published_date": entry.published_date,
+        "date_source": entry.date_source,
+        "date_note": entry.date_note,
+        "first_seen_at": now,
+        "updated_at": now,
+        "fingerprint": fingerprint(entry.title, entry.summary),
+        "article_checked_at": now if entry.article_checked else None,
+        **_decision(decision),
+    }
+
+
+def _decision(decision: Classification) -> dict[str, Any]:
+    return {
+        "relevant": decision.relevant,
+        "score": decision.score,
+        "section": decision.section,
+        "topics": list(decision.topics),
+        "why": list(decision.why),
+        "classifier_version": decision.version,
+    }
+
+
+def _stories(
+    session: Session,
+    inserted: dict[str, tuple[int, int]],
+    fresh: list[Fresh],
+    stories: Stories | None,
+) -> list[New]:
+    """Give every inserted item its story: the one the index matches, else its own."""
+    born: list[New] = []
+    for key, entry, _, features in fresh:
+        if key not in inserted:
+            continue
+        item_id = inserted[key][0]
+        story_id = (stories.story_of(item_id, entry, features) if stories else None) or item_id
+        inserted[key] = (item_id, story_id)
+        born.append((item_id, story_id, entry, features))
+    if born:
+        session.execute(
+            update(ItemRow),
+            [{"id": item_id, "story_id": story_id} for item_id, story_id, _, _ in born],
+        )
+    return born
+
+
+def _update(row: ItemRow, entry: Entry, decision: Classification, now: datetime) -> bool:
+    """A changed title or summary updates the item (it is never a new item); a date found
+    later replaces a first-seen date; article text and checks are kept."""
+    changed = False
+    new_print = fingerprint(entry.title, entry.summary)
+    if new_print != row.fingerprint:
+        row.title, row.summary, row.fingerprint = entry.title, entry.summary, new_print
+        for name, value in _decision(decision).items():
+            setattr(row, name, value)
+        changed = True
+    if row.date_source == "first_seen" and entry.date_source != "first_seen":
+        row.published_at, row.published_date = entry.published_at, entry.published_date
+        row.date_source, row.date_note = entry.date_source, entry.date_note
+        changed = True
+    if entry.text and not row.text:
+        row.text = entry.text
+    if entry.article_checked and row.article_checked_at is None:
+        row.article_checked_at = now
+    if changed:
+        row.updated_at = now
+    return changed
+
+
+def _link(
+    session: Session, dialect: str, ids: list[int], entries: Iterable[Entry], now: datetime
+) -> None:
+    """Link each item to the source it came from; refresh when it was last seen there."""
+    links = [
+        {
+            "item_id": item_id,
+            "source_id": entry.source_id,
+            "guid": entry.guid,
+            "url": entry.url,
+            "first_seen_at": now,
+            "last_seen_at": now,
+        }
+        for item_id, entry in zip(ids, entries, strict=True)
+    ]
+    if not links:
+        return
+    for start in range(0, len(links), CHUNK):
+        session.execute(insert_ignore(dialect, ItemSourceRow), links[start : start + CHUNK])
+    for source in {link["source_id"] for link in links}:
+        item_ids = [link["item_id"] for link in links if link["source_id"] == source]
+        for start in range(0, len(item_ids), CHUNK):
+            session.execute(
+                update(ItemSourceRow)
+                .where(
+                    ItemSourceRow.source_id == source,
+                    ItemSourceRow.item_id.in_(item_ids[start : start + CHUNK]),
+                )
+                .values(last_seen_at=now)
+            )

@@ -1,0 +1,370 @@
+"""Same story, other source: an index of recent items and the decision whether a new item
+reports a story already seen. Pure; no I/O.
+
+Candidates come from an inverted index on each item's most distinctive features (rare words,
+amounts, acronyms, names, organisations), within a date window, so the cost of one item stays
+flat as the index grows. Each candidate is confirmed by a finer check: the TF-IDF cosine of the
+two items (over the language-neutral facts only when one is Chinese or Japanese and the other
+is not), raised when the same amount of money or percentage appears in both and lowered when
+both name sums and none agree (a different award of one programme is a different story).
+Two items of the same source never join one story.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import math
+from collections import Counter, deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from importlib.resources import files
+from itertools import islice
+from typing import TYPE_CHECKING
+
+from monitor.stories.features import Profile, profile
+from monitor.stories.glossary import Glossary
+
+if TYPE_CHECKING:
+    from monitor.config import Publisher
+
+
+@dataclass(frozen=True)
+class StoryDoc:
+    """An item as the story grouping sees it."""
+
+    item_id: int  # unique
+    source_id: str
+    publisher: str  # key of the publishers glossary
+    title: str
+    summary: str = ""
+    text: str = ""  # article text when fetched (only its opening is used)
+    language: str = "en"  # "en", "zh", "de", "ja", ...
+    published: date | None = None
+
+
+@dataclass(frozen=True)
+class StoryMatch:
+    """The story an item belongs to, the member it matched best, and why."""
+
+    story_id: int
+    item_id: int
+    score: float
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Thresholds and weights of the decision (chosen by cross-validation on the pair set,
+    see ``benchmarks/story_pairs.py``)."""
+
+    threshold: float = 0.22  # same script: cosine plus bonuses
+    cross_threshold: float = 0.25  # Chinese/Japanese against Latin script: neutral facts only
+    amount_bonus: float = 0.12  # the same sum of money in both
+    amount_conflict: float = 0.5  # both name sums and none agree: score multiplied by this
+    percent_bonus: float = 0.05
+    percent_conflict: float = 0.7
+    min_cosine: float = 0.12  # below this, no bonus makes a match
+    query_features: int = 14  # distinctive features looked up per new item
+    posting_limit: int = 150  # most recent items kept per feature
+    posting_read: int = 30  # of which the newest are read when looking up a new item
+    confirm_limit: int = 10  # candidates confirmed by the finer check
+    min_shared: float = 0.1  # of the looked-up weight a candidate must share to be confirmed
+
+
+@dataclass
+class _Entry:
+    item_id: int
+    story_id: int
+    source_id: str
+    day: date
+    dated: bool
+    profile: Profile
+    neutral: dict[str, float] = field(default_factory=dict)  # the language-neutral features
+    norm: float = 0.0  # of the TF-IDF vector, with the IDF of when it was last weighed
+    neutral_norm: float = 0.0
+    weighed_at: int = -1  # the size of the index then
+
+
+@dataclass
+class _Query:
+    """A new item, its features weighted once with the IDF of now."""
+
+    entry: _Entry
+    idf: dict[str, float]
+    norm: float
+    neutral_norm: float
+
+
+@dataclass
+class StoryIndex:
+    """Recent items and their stories; ``match`` then ``add`` for each new item."""
+
+    publishers: Mapping[str, Publisher] | None = None
+    window_days: int = 14
+    tuning: Tuning = field(default_factory=Tuning)
+    _glossary: Glossary = field(init=False, repr=False)
+    _entries: dict[int, _Entry] = field(init=False, default_factory=dict, repr=False)
+    _postings: dict[str, deque[int]] = field(init=False, default_factory=dict, repr=False)
+    _df: Counter[str] = field(init=False, default_factory=Counter, repr=False)
+    _story_sources: dict[int, Counter[str]] = field(init=False, default_factory=dict, repr=False)
+    _latest: date | None = field(init=False, default=None, repr=False)
+    _profiled: dict[int, _Entry] = field(init=False, default_factory=dict, repr=False)
+    _idf_cache: dict[str, float] = field(init=False, default_factory=dict, repr=False)
+    _idf_size: int = field(init=False, default=0, repr=False)
+
+    def __post_init__(self) -> None:
+        self._glossary = Glossary.build(self.publishers)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    # ------------------------------------------------------------------------------ public
+    def profile(self, doc: StoryDoc) -> Profile:
+        """The features of ``doc`` (what ``match`` and ``add`` compute when not given them:
+        the costly part, which a worker process may do instead)."""
+        return story_profile(doc, self._glossary)
+
+    def match(self, doc: StoryDoc, features: Profile | None = None) -> StoryMatch | None:
+        """The story ``doc`` belongs to, or None when it is a new story."""
+        entry = self._entry(doc, -1, features)
+        if len(self._profiled) > 1000:  # profiles kept for ``add`` of the same item
+            self._profiled.clear()
+        self._profiled[doc.item_id] = entry
+        query = self._query(entry)
+        best: tuple[float, StoryMatch] | None = None
+        for candidate in self._candidates(query):
+            if not self._eligible(entry, candidate):
+                continue
+            score, reasons = self._score(query, candidate)
+            if score is None:
+                continue
+            if best is None or (score, -candidate.item_id) > (best[0], -best[1].item_id):
+                best = (score, StoryMatch(candidate.story_id, candidate.item_id, score, reasons))
+        return best[1] if best else None
+
+    def add(self, doc: StoryDoc, story_id: int, features: Profile | None = None) -> None:
+        """Remember ``doc`` as a member of ``story_id``."""
+        if doc.item_id in self._entries:
+            self._remove(doc.item_id)
+        entry = self._profiled.pop(doc.item_id, None) or self._entry(doc, story_id, features)
+        entry.story_id = story_id
+        self._entries[doc.item_id] = entry
+        for feature in entry.profile.counts:
+            self._df[feature] += 1
+            self._idf_cache.pop(feature, None)
+            postings = self._postings.get(feature)
+            if postings is None:
+                postings = self._postings[feature] = deque(maxlen=self.tuning.posting_limit)
+            postings.append(doc.item_id)
+        self._story_sources.setdefault(story_id, Counter())[doc.source_id] += 1
+        if doc.published and (self._latest is None or doc.published > self._latest):
+            self._latest = doc.published
+
+    def forget_before(self, day: date) -> int:
+        """Drop the items older than ``day`` (undated items count from when they were added);
+        returns how many."""
+        old = [i for i, e in self._entries.items() if e.day < day]
+        for item_id in old:
+            self._remove(item_id)
+        return len(old)
+
+    # ------------------------------------------------------------------------------ internals
+    def _entry(self, doc: StoryDoc, story_id: int, features: Profile | None = None) -> _Entry:
+        prof = features or story_profile(doc, self._glossary)
+        day = doc.published or self._latest or date.min
+        dated = doc.published is not None
+        return _Entry(doc.item_id, story_id, doc.source_id, day, dated, prof, prof.neutral())
+
+    def _query(self, entry: _Entry) -> _Query:
+        idf = {f: self._idf(f) for f in entry.profile.counts}
+        return _Query(entry, idf, _norm(entry.profile.counts, idf), _norm(entry.neutral, idf))
+
+    def _remove(self, item_id: int) -> None:
+        entry = self._entries.pop(item_id)
+        for feature in entry.profile.counts:
+            self._df[feature] -= 1
+            self._idf_cache.pop(feature, None)
+            if self._df[feature] <= 0:
+                del self._df[feature]
+                self._postings.pop(feature, None)
+                continue
+            postings = self._postings.get(feature)
+            if postings is not None and item_id in postings:
+                postings.remove(item_id)
+        sources = self._story_sources.get(entry.story_id)
+        if sources is not None:
+            sources[entry.source_id] -= 1
+            if sources[entry.source_id] <= 0:
+                del sources[entry.source_id]
+            if not sources:
+                del self._story_sources[entry.story_id]
+
+    def _idf(self, feature: str) -> float:
+        """Document frequency in the index plus in a background corpus of agency news (the
+        shipped training set), so that words every such item uses ("advanced manufacturing")
+        weigh little even while the index is still small. Cached: a feature's value is
+        dropped when its count changes, all of them when the index changed size by 5%."""
+        count = len(self._entries)
+        if abs(count - self._idf_size) * 20 > max(count, 100):
+            self._idf_cache.clear()
+            self._idf_size = count
+        value = self._idf_cache.get(feature)
+        if value is None:
+            size, frequency = background()
+            seen = self._df.get(feature, 0) + frequency.get(feature, 0)
+            value = self._idf_cache[feature] = math.log((count + size + 20) / (seen + 1))
+        return value
+
+    def _candidates(self, query: _Query) -> Iterable[_Entry]:
+        # only features some indexed item has can find it; the rarest of them are looked up
+        counts = query.entry.profile.counts
+        weights = {f: w * query.idf[f] for f, w in counts.items() if f in self._postings}
+        ranked = sorted(weights, key=lambda f: (-weights[f], f))
+        neutral = [f for f in ranked if f.startswith(("amt:", "pct:", "acr:", "name:", "org:"))]
+        lookup = dict.fromkeys(ranked[: self.tuning.query_features] + neutral[:8])
+        hits: dict[int, float] = {}
+        read = self.tuning.posting_read
+        for feature in lookup:
+            weight = weights[feature]
+            for item_id in islice(reversed(self._postings[feature]), read):  # newest first
+                hits[item_id] = hits.get(item_id, 0.0) + weight
+        # a candidate sharing little of the new item's distinctive weight cannot reach the
+        # threshold: only the best sharers are confirmed by the finer check
+        floor = self.tuning.min_shared * sum(weights[f] for f in lookup)
+        best = heapq.nlargest(self.tuning.confirm_limit, hits.items(), key=lambda kv: kv[1])
+        for item_id, shared in best:
+            if shared < floor:
+                break
+            yield self._entries[item_id]
+
+    def _eligible(self, query: _Entry, candidate: _Entry) -> bool:
+        if candidate.source_id == query.source_id:
+            return False
+        if query.source_id in self._story_sources.get(candidate.story_id, {}):
+            return False  # a source publishes an announcement once
+        if query.dated and candidate.dated:
+            return abs((query.day - candidate.day).days) <= self.window_days
+        return True
+
+    def _weigh(self, entry: _Entry) -> None:
+        """(Re)compute an indexed item's norms when the index has changed size by more than
+        half since they were computed (IDF drifts slowly in a large index)."""
+        size = len(self._entries)
+        if entry.weighed_at >= 0 and abs(size - entry.weighed_at) * 2 <= max(size, 20):
+            return
+        idf = {f: self._idf(f) for f in entry.profile.counts}
+        entry.norm, entry.neutral_norm = _norm(entry.profile.counts, idf), _norm(entry.neutral, idf)
+        entry.weighed_at = size
+
+    def _score(self, new: _Query, candidate: _Entry) -> tuple[float | None, tuple[str, ...]]:
+        tuning = self.tuning
+        self._weigh(candidate)
+        query = new.entry
+        cross = query.profile.cjk != candidate.profile.cjk
+        if cross:
+            cosine = _cosine(
+                query.neutral, new.idf, new.neutral_norm, candidate.neutral, candidate.neutral_norm
+            )
+        else:
+            counts = query.profile.counts
+            cosine = _cosine(counts, new.idf, new.norm, candidate.profile.counts, candidate.norm)
+        reasons = [f"{'facts ' if cross else ''}tf-idf {cosine:.2f}"]
+        if cosine < tuning.min_cosine:
+            return None, ()
+        score = cosine + _amount_effect(query.profile, candidate.profile, tuning, reasons)
+        score = score * _percent_factor(query.profile, candidate.profile, tuning, reasons)
+        shared = sorted(query.profile.orgs & candidate.profile.orgs)
+        if shared:
+            reasons.append("same org: " + ", ".join(s.removeprefix("org:") for s in shared[:3]))
+        threshold = tuning.cross_threshold if cross else tuning.threshold
+        if score < threshold:
+            return None, ()
+        return round(score, 4), tuple(reasons)
+
+
+@cache
+def background() -> tuple[int, dict[str, int]]:
+    """(items, word → items using it) of the shipped training set: agency news items."""
+    frequency: Counter[str] = Counter()
+    rows = 0
+    glossary = Glossary.build(None)
+    with (files("monitor") / "data" / "training.jsonl").open(encoding="utf-8") as lines:
+        for line in lines:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            features = profile(row.get("title", ""), row.get("summary", ""), "", glossary)
+            frequency.update(features.counts.keys())
+            rows += 1
+    return rows, dict(frequency)
+
+
+def story_profile(doc: StoryDoc, glossary: Glossary) -> Profile:
+    return profile(doc.title, doc.summary, doc.text, glossary)
+
+
+def _norm(weights: Mapping[str, float], idf: Mapping[str, float]) -> float:
+    return math.sqrt(sum((w * idf[f]) ** 2 for f, w in weights.items()))
+
+
+def _cosine(
+    a: Mapping[str, float],
+    idf: Mapping[str, float],
+    norm_a: float,
+    b: Mapping[str, float],
+    norm_b: float,
+) -> float:
+    """TF-IDF cosine of a new item ``a`` and an indexed one ``b``; the IDF is today's (of
+    ``a``'s features), ``b``'s norm that of when it was indexed (IDF drifts slowly)."""
+    if not norm_a or not norm_b:
+        return 0.0
+    dot = sum(a[f] * b[f] * idf[f] ** 2 for f in a.keys() & b.keys())
+    return min(dot / (norm_a * norm_b), 1.0)
+
+
+def _amount_effect(a: Profile, b: Profile, tuning: Tuning, reasons: list[str]) -> float:
+    """A bonus for the same sum; a penalty when both name sums and none agree."""
+    if not a.amounts or not b.amounts:
+        return 0.0
+    for x in a.amounts:
+        for y in b.amounts:
+            if x.agrees(y):
+                reasons.append(f"same amount {x}")
+                return tuning.amount_bonus
+    reasons.append(f"different amounts {a.amounts[0]} / {b.amounts[0]}")
+    return -math.inf if tuning.amount_conflict <= 0 else 0.0
+
+
+def _percent_factor(a: Profile, b: Profile, tuning: Tuning, reasons: list[str]) -> float:
+    if any("different amounts" in r for r in reasons):
+        return tuning.amount_conflict
+    if not a.percents or not b.percents:
+        return 1.0
+    if a.percents & b.percents:
+        reasons.append("same percentage")
+        return 1.0 + tuning.percent_bonus
+    reasons.append("different percentages")
+    return tuning.percent_conflict
+
+
+def group(
+    docs: Iterable[StoryDoc],
+    publishers: Mapping[str, Publisher] | None = None,
+    *,
+    window_days: int = 14,
+    tuning: Tuning | None = None,
+) -> dict[int, int]:
+    """item_id → story_id (the item id of the story's first member), deciding item by item in
+    date order (undated items last, ties by item id) exactly as the service does."""
+    index = StoryIndex(publishers, window_days=window_days, tuning=tuning or Tuning())
+    ordered = sorted(docs, key=lambda d: (d.published is None, d.published or date.min, d.item_id))
+    stories: dict[int, int] = {}
+    for doc in ordered:
+        found = index.match(doc)
+        story_id = found.story_id if found else doc.item_id
+        index.add(doc, story_id)
+        stories[doc.item_id] = story_id
+    return stories

@@ -1,0 +1,94 @@
+"""Stories through the service's own paths: the `monitor stories` command, stories grouped
+while polling, shown by `status` and `sources try`, and one digest entry per story."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from pytest_httpserver import HTTPServer
+
+from monitor.cli import cli
+from tests.conftest import DATA, base_config, source, write_config
+
+AGENCY = """<?xml version="1.0"?><rss version="2.0"><channel><title>DoD</title>
+<item><title>DoD Awards $35 Million to MP Materials to Build U.S. Heavy Rare Earth Separation
+Capacity</title><link>https://www.defense.gov/News/Releases/Release/Article/2941793/</link>
+<description>The Department of Defense awarded a $35 million contract to MP Materials Corp. of Las
+Vegas, Nevada, to design and build a facility to process heavy rare earth elements at the
+company's Mountain Pass, California production site.</description>
+<pubDate>Tue, 22 Feb 2022 15:00:00 GMT</pubDate></item>
+<item><title>DoD Announces $17.4 Million Defense Production Act Title III Award for Domestic
+Graphite</title><link>https://www.defense.gov/News/Releases/Release/Article/1111111/</link>
+<description>The award to a graphite producer strengthens the supply of battery anode material.
+</description><pubDate>Tue, 22 Feb 2022 16:00:00 GMT</pubDate></item>
+</channel></rss>"""
+
+COMPANY = """<?xml version="1.0"?><rss version="2.0"><channel><title>MP</title>
+<item><title>MP Materials Awarded Department of Defense Heavy Rare Earth Processing Contract
+</title><link>https://investors.mpmaterials.com/news/2022-02-22</link>
+<description>MP Materials Corp. today announced it has been awarded a $35 million contract through
+the U.S. Department of Defense to support the construction of a commercial scale processing
+facility for heavy rare earth elements at Mountain Pass.</description>
+<pubDate>Tue, 22 Feb 2022 13:00:00 GMT</pubDate></item>
+</channel></rss>"""
+
+
+def env(tmp_path: Path, db_url: str, config: Path) -> dict[str, str]:
+    return {
+        "MONITOR_DATABASE_URL": db_url,
+        "MONITOR_ALLOW_PRIVATE_HOSTS": "1",
+        "MONITOR_DIGEST_DIR": str(tmp_path / "digests"),
+        "MONITOR_CONFIG": str(config),
+    }
+
+
+def test_stories_command_groups_json_lines() -> None:
+    result = CliRunner().invoke(cli, ["stories", str(DATA / "stories" / "items.jsonl")])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    source = [json.loads(line) for line in (DATA / "stories" / "items.jsonl").open()]
+    assert [r["id"] for r in rows] == [r["id"] for r in source]
+    story = {r["id"]: r["story"] for r in rows}
+    assert story[1] == story[2] == story[3] == 1  # the DoD award and two reports of it
+    assert len(set(story.values())) > 1
+
+
+def test_stories_command_reports_bad_lines() -> None:
+    lines = '{"id": 1, "title": "A", "publisher": "nsf", "date": "2026-01-01"}\nnot json\n'
+    result = CliRunner().invoke(cli, ["stories", "-"], input=lines)
+    assert result.exit_code == 1
+    assert "line 2" in result.stderr and json.loads(result.stdout)["story"] == 1
+
+
+def test_a_story_from_two_sources_is_grouped_shown_and_drafted_once(
+    tmp_path: Path, db_url: str, site: HTTPServer
+) -> None:
+    site.expect_request("/dod.xml").respond_with_data(AGENCY, content_type="application/rss+xml")
+    site.expect_request("/mp.xml").respond_with_data(COMPANY, content_type="application/rss+xml")
+    cfg = base_config(
+        sources=[
+            source("war-releases", "rss", site.url_for("/dod.xml"), "war"),
+            source("mp-news", "rss", site.url_for("/mp.xml"), "mpmaterials"),
+        ]
+    )
+    cfg["publishers"]["mpmaterials"] = {"name": "MP Materials", "kind": "company"}
+    config = write_config(tmp_path / "sources.yaml", cfg)
+    runner, values = CliRunner(), env(tmp_path, db_url, config)
+    tried = runner.invoke(cli, ["sources", "try", "mp-news"], env=values)
+    assert "story: new; a story of its own" in tried.stdout  # nothing stored yet
+    assert runner.invoke(cli, ["poll"], env=values).exit_code == 0
+    tried = runner.invoke(cli, ["sources", "try", "mp-news"], env=values)
+    assert "stored as item #" in tried.stdout and ", story #" in tried.stdout
+    status = runner.invoke(cli, ["status"], env=values)
+    assert status.exit_code == 0
+    assert "story #" in status.stdout and "2 sources" in status.stdout
+    digest = runner.invoke(cli, ["digest", "--week", "2022-W08"], env=values)
+    assert digest.exit_code == 0, digest.output
+    text = (tmp_path / "digests" / "2022-W08.cas.txt").read_text(encoding="utf-8")
+    assert text.count("MP Materials Awarded Department of Defense") == 1  # once, as related
+    assert text.count("Graphite") >= 1  # the other DoD award is a story of its own
+    lead = text.index("DoD Awards $35 Million to MP Materials")
+    assert lead < text.index("MP Materials Awarded Department of Defense")  # the agency leads
+    assert "相关报道" in text
