@@ -18,12 +18,8 @@ from typing import TYPE_CHECKING
 from monitor.classify import Classifier
 from monitor.classify.model import Model, find_model
 from monitor.config import Config, SourceConfig, load_config
-from monitor.digest.build import Drafted, draft
 from monitor.digest.week import Week, last_complete_week, parse_week
 from monitor.errors import ConfigError, Problem
-from monitor.http import HttpClient
-from monitor.parsing import InlineParser, Parser, PooledParser
-from monitor.poll import Fetch, fetch_source, poll_sources
 from monitor.settings import Settings
 from monitor.store import Store
 from monitor.store.health import HealthStore
@@ -33,6 +29,10 @@ from monitor.store.stories import StoryMemory
 
 if TYPE_CHECKING:
     from monitor.deliver import Deliverer
+    from monitor.digest.build import Drafted
+    from monitor.http import HttpClient
+    from monitor.parsing import Parser
+    from monitor.poll import Fetch
 
 
 POOL_MIN_SOURCES = 100  # rounds of fewer sources parse in this process (a pool costs a start)
@@ -71,6 +71,8 @@ class App:
 
     @cached_property
     def client(self) -> HttpClient:
+        from monitor.http import HttpClient
+
         return HttpClient(self.config.http, allow_private=self.settings.allow_private_hosts)
 
     @cached_property
@@ -128,6 +130,8 @@ class App:
     def poll(
         self, ids: Iterable[str] = (), on_done: Callable[[PollRecord], None] | None = None
     ) -> list[PollRecord]:
+        from monitor.poll import poll_sources
+
         sources = self.select_sources(ids)
         parser = self.parser(len(sources))
         try:
@@ -148,6 +152,8 @@ class App:
     def parser(self, sources: int) -> Parser:
         """Parse and classify in this process, or, for a round of many sources on a machine
         with several cores, in a process per core."""
+        from monitor.parsing import InlineParser, PooledParser
+
         cores = os.cpu_count() or 1
         if sources < POOL_MIN_SOURCES or cores < 2 or not self.config.path:
             return InlineParser(self.classifier)
@@ -155,6 +161,9 @@ class App:
 
     def try_source(self, source_id: str) -> Fetch:
         """Fetch and parse one source as if for the first time; store nothing."""
+        from monitor.parsing import InlineParser
+        from monitor.poll import fetch_source
+
         source = self.config.source(source_id)
         return fetch_source(
             source,
@@ -176,4 +185,6 @@ class App:
         if name not in self.config.digest.profiles:
             known = ", ".join(self.config.digest.profiles)
             raise KeyError(f"no profile {name!r} (defined: {known})")
+        from monitor.digest.build import draft
+
         return draft(self.store, self.config, week, name, self.settings.digest_dir, self.clock())

@@ -174,9 +174,15 @@ def _poll_with_progress(app: App, ids: tuple[str, ...]) -> list[PollRecord]:
         return app.poll(ids, on_done=lambda r: progress.advance(task))
 
 
+TABLE_ROWS = 60  # more sources than this: the table shows only those with news or trouble
+
+
 def _poll_table(records: list[PollRecord]) -> None:
     table = Table("source", "status", "http", "found", "new", "updated", "error / warnings")
-    for r in records:
+    shown = records
+    if len(records) > TABLE_ROWS:
+        shown = [r for r in records if r.outcome == "error" or r.new or r.updated or r.warnings]
+    for r in shown[: TABLE_ROWS * 10]:
         style = {"error": "red", "not_modified": "dim"}.get(r.outcome, "")
         note = r.error or "; ".join(r.warnings)
         table.add_row(
@@ -188,7 +194,10 @@ def _poll_table(records: list[PollRecord]) -> None:
             str(r.updated),
             note,
         )
-    out.print(table)
+    if shown:
+        out.print(table)
+    if len(shown) < len(records):
+        out.print(f"({len(records) - len(shown)} sources without news or warnings not listed)")
     failed = sum(r.outcome == "error" for r in records)
     out.print(f"{len(records)} sources, {failed} failed, {sum(r.new for r in records)} new items")
 

@@ -13,6 +13,9 @@ import yaml
 
 from monitor.errors import ConfigError, Problem
 
+# libyaml's loader when PyYAML was built with it (several times faster), else the pure one
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 KeyPath = tuple[str | int, ...]
 
 
@@ -59,7 +62,7 @@ def load_yaml(path: Path) -> Located:
 
 
 def load_yaml_text(text: str, file: str) -> Located:
-    loader = yaml.SafeLoader(text)
+    loader = _LOADER(text)
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as e:
@@ -79,7 +82,7 @@ def load_yaml_text(text: str, file: str) -> Located:
 
 
 def _construct(
-    loader: yaml.SafeLoader,
+    loader: Any,
     node: yaml.Node,
     path: KeyPath,
     located: Located,

@@ -182,3 +182,11 @@ def test_changed_source_url_drops_its_validators(db_url: str) -> None:
     )
     assert store.source_state("nsf-news").etag is None  # the configured URL is another one
     store.close()
+
+
+def test_the_head_revision_constant_is_alembics_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    from monitor.store.db import HEAD_REVISION, alembic_config
+
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD_REVISION

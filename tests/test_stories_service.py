@@ -92,3 +92,33 @@ def test_a_story_from_two_sources_is_grouped_shown_and_drafted_once(
     lead = text.index("DoD Awards $35 Million to MP Materials")
     assert lead < text.index("MP Materials Awarded Department of Defense")  # the agency leads
     assert "相关报道" in text
+
+
+def test_feedback_on_an_item_holds_for_its_story(
+    tmp_path: Path, db_url: str, site: HTTPServer
+) -> None:
+    from tests.conftest import Clock, make_app
+
+    site.expect_request("/dod.xml").respond_with_data(AGENCY, content_type="application/rss+xml")
+    site.expect_request("/mp.xml").respond_with_data(COMPANY, content_type="application/rss+xml")
+    cfg = base_config(
+        sources=[
+            source("war-releases", "rss", site.url_for("/dod.xml"), "war"),
+            source("mp-news", "rss", site.url_for("/mp.xml"), "war"),
+        ]
+    )
+    from datetime import UTC, datetime
+
+    app = make_app(tmp_path, db_url, cfg, Clock(datetime(2022, 2, 28, tzinfo=UTC)))
+    app.poll()
+    week = app.week("2022-W08")
+    items = app.store.items_in_period(week.first, week.last, week.start, week.end)
+    award = next(i for i in items if i.title.startswith("DoD Awards $35 Million"))
+    company = next(i for i in items if i.title.startswith("MP Materials Awarded"))
+    graphite = next(i for i in items if "Graphite" in i.title)
+    assert award.story_id == company.story_id != graphite.story_id
+    app.store.add_feedback(award.id, "section=industry", app.clock())
+    examples = {e.title: e for e in app.store.feedback_examples()}
+    assert examples[company.title].section == "industry"  # the verdict reached its coverage
+    assert graphite.title not in examples
+    app.close()

@@ -201,7 +201,9 @@ class Store(SourceStateStore):
             s.add(FeedbackRow(item_id=item_id, verdict=verdict, created_at=now))
 
     def feedback_examples(self, hints: dict[str, str | None] | None = None) -> list[Example]:
-        """One labeled example per item with feedback; the latest verdict of each kind wins."""
+        """One labeled example per item with feedback, and per other member of its story (a
+        story is one announcement: the verdict holds for its coverage too, unless an item has
+        a verdict of its own); the latest verdict of each kind wins."""
         hints = hints or {}
         with self.session() as s:
             rows = s.execute(
@@ -211,6 +213,16 @@ class Store(SourceStateStore):
             for item_id, verdict in rows:
                 key = "section" if verdict.startswith("section=") else "label"
                 verdicts.setdefault(item_id, {})[key] = verdict.removeprefix("section=")
+            story = func.coalesce(ItemRow.story_id, ItemRow.id)
+            judged = dict(
+                s.execute(select(ItemRow.id, story).where(ItemRow.id.in_(verdicts))).all()
+            )
+            members = s.execute(
+                select(ItemRow.id, story).where(story.in_(set(judged.values())))
+            ).all()
+            by_story = {story_id: verdicts[item_id] for item_id, story_id in judged.items()}
+            for item_id, story_id in members:
+                verdicts.setdefault(item_id, by_story[story_id])
             examples = []
             for item in self._stored(s, s.scalars(select(ItemRow).where(ItemRow.id.in_(verdicts)))):
                 given = verdicts[item.id]
