@@ -5,8 +5,10 @@
 Fills a fresh database (SQLite in a temporary folder, or ``--database``, e.g. a PostgreSQL URL)
 with synthetic items spread over two years, up to each size in turn; at each size stores 40
 polls of 50 new items through ``Store.save_entries`` (the story index included, as in the
-service) and prints the milliseconds per new item. Then prints EXPLAIN for the queries a poll,
-``status`` and the digest run. Target: at most 1 ms per new item at 1M stored items, flat.
+service) and prints the milliseconds per new item: with the story features made in process (the
+service), and made beforehand (a large round, whose worker processes make them). Then prints
+EXPLAIN for the queries a poll, ``status`` and the digest run. Target: at most 1 ms per new
+item at 1M stored items, flat.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from monitor.dedup import canonical_url
 from monitor.items import Classification, Entry
 from monitor.store import Store
 from monitor.store.models import ItemRow, ItemSourceRow
+from monitor.stories.entries import doc_of
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 SOURCES = 200
@@ -111,10 +114,17 @@ def new_entries(n: int, source: int, rng: random.Random) -> list[tuple[Entry, Cl
     return out
 
 
-def measure(store: Store, size: int, rng: random.Random) -> float:
+def measure(store: Store, size: int, rng: random.Random, workers: bool) -> float:
+    """ms per new item; with ``workers``, the story features are made beforehand, as the
+    worker processes of a large round make them."""
+    polls = [new_entries(size + poll + workers * 1000, poll % SOURCES, rng) for poll in range(40)]
+    features = [
+        [store.stories.index.profile(doc_of(0, entry)) for entry, _ in poll] if workers else None
+        for poll in polls
+    ]
     started = time.perf_counter()
-    for poll in range(40):
-        store.save_entries(new_entries(size + poll, poll % SOURCES, rng), NOW)
+    for poll, made in zip(polls, features, strict=True):
+        store.save_entries(poll, NOW, made)
     return (time.perf_counter() - started) * 1000 / (40 * 50)
 
 
@@ -128,7 +138,8 @@ def explain(store: Store) -> None:
         ),
         "known URLs of a source (each poll)": (
             "SELECT items.canonical_url FROM items JOIN item_sources ON item_sources.item_id = "
-            "items.id WHERE item_sources.source_id = 's1' AND items.canonical_url IN ('a', 'b')"
+            f"items.id AND item_sources.source_id = 's1' WHERE items.url_key IN ('{key('a')}', "
+            f"'{key('b')}')"
         ),
         "due sources (each tick)": (
             "SELECT id FROM sources WHERE next_due_at IS NULL OR next_due_at <= '2026-11-30'"
@@ -169,16 +180,17 @@ def main() -> None:
         ]
         store.sync_sources(sources, NOW)
         print(f"database: {store.engine.dialect.name}")
-        print(f"{'stored items':>14} {'fill s':>8} {'ms per new item':>16}")
+        print(f"{'stored items':>14} {'fill s':>8} {'ms per new item':>16} {'(features made)':>16}")
         filled = 0
         for size in sizes:
             started = time.perf_counter()
             fill(store, filled, size, rng)
             filled = size
             fill_s = time.perf_counter() - started
-            per_item = measure(store, size, rng)
-            filled += 40 * 50
-            print(f"{size:>14,} {fill_s:>8.1f} {per_item:>16.3f}")
+            per_item = measure(store, size, rng, workers=False)
+            with_features = measure(store, size, rng, workers=True)
+            filled += 2 * 40 * 50
+            print(f"{size:>14,} {fill_s:>8.1f} {per_item:>16.3f} {with_features:>16.3f}")
         print("query plans at the largest size:")
         explain(store)
         store.close()

@@ -25,8 +25,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import ssl
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -50,6 +52,7 @@ ROBOTS_MAX_BYTES = 512_000
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 MAX_RETRY_AFTER = 7 * 86400.0
+MAX_POOLS = 256  # hosts whose connections are kept open
 
 T = TypeVar("T")
 
@@ -105,6 +108,7 @@ class HttpClient:
         self._sleep: Sleep = sleep or asyncio.sleep
         self._clock = clock
         self._futures: set[concurrent.futures.Future[Any]] = set()
+        self._closing: set[asyncio.Future[None]] = set()
         self._lock = threading.Lock()
         self._closed = False
         self.reconfigure(config)
@@ -114,7 +118,8 @@ class HttpClient:
             target=self._loop.run_forever, name="monitor-http", daemon=True
         )
         self._thread.start()
-        self._client = self._run(self._make_client(), None)
+        self._clients: OrderedDict[str, httpx.AsyncClient] = OrderedDict()
+        self._tls = httpx.create_ssl_context(trust_env=False)
 
     def reconfigure(self, config: HttpConfig) -> None:
         """Apply new settings to the requests that start from now on."""
@@ -122,9 +127,26 @@ class HttpClient:
         self.user_agent = config.user_agent.format(version=__version__, contact=config.contact)
         self._hosts = Hosts(config.per_host_concurrency, self._sleep, self._clock)
 
-    async def _make_client(self) -> httpx.AsyncClient:
-        transport = httpx.AsyncHTTPTransport(trust_env=False)
-        transport._pool = httpx_pool(self.policy)  # the guarded network backend
+    def _client_for(self, netloc: str) -> httpx.AsyncClient:
+        """One connection pool per host (httpcore's pool does work per open connection on
+        every request, so one pool for a thousand hosts would cost time quadratically); the
+        least recently used are closed beyond ``MAX_POOLS``."""
+        client = self._clients.get(netloc)
+        if client is not None:
+            self._clients.move_to_end(netloc)
+            return client
+        client = self._clients[netloc] = self._make_client()
+        while len(self._clients) > MAX_POOLS:
+            _, old = self._clients.popitem(last=False)
+            task = asyncio.ensure_future(old.aclose())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+        return client
+
+    def _make_client(self) -> httpx.AsyncClient:
+        # one TLS context for every pool: making one reads the CA bundle (milliseconds each)
+        transport = httpx.AsyncHTTPTransport(verify=self._tls, trust_env=False)
+        transport._pool = httpx_pool(self.policy, self._tls)  # the guarded network backend
         return httpx.AsyncClient(
             transport=transport,
             trust_env=False,
@@ -194,11 +216,16 @@ class HttpClient:
         self.cancel_all()
         if not self._loop.is_running():
             return
-        closing = asyncio.run_coroutine_threadsafe(self._client.aclose(), self._loop)
+        closing = asyncio.run_coroutine_threadsafe(self._close_clients(), self._loop)
         with suppress(concurrent.futures.TimeoutError, concurrent.futures.CancelledError, OSError):
             closing.result(timeout=5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+
+    async def _close_clients(self) -> None:
+        clients, self._clients = list(self._clients.values()), OrderedDict()
+        for client in clients:
+            await client.aclose()
 
     # -- one request, on the loop -----------------------------------------------------------
 
@@ -277,10 +304,9 @@ class HttpClient:
         netloc = urlsplit(url).netloc.lower()
         async with self._hosts.slot(netloc, self._delay_for(url)):
             with _mapped(url, "connection failed"):
-                request = self._client.build_request(
-                    "GET", url, headers=headers, timeout=self._timeout()
-                )
-                response = await self._client.send(request, stream=True)
+                client = self._client_for(netloc)
+                request = client.build_request("GET", url, headers=headers, timeout=self._timeout())
+                response = await client.send(request, stream=True)
             try:
                 return await self._answer(url, response, cap)
             finally:
@@ -343,14 +369,14 @@ class HttpClient:
         return parse_robots(answer.content, now)
 
 
-def httpx_pool(policy: Policy) -> Any:
+def httpx_pool(policy: Policy, tls: ssl.SSLContext) -> Any:
     """httpx's connection pool with the guarded network backend (every connection vetted)."""
     import httpcore
 
     return httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
+        ssl_context=tls,
         max_connections=None,
-        max_keepalive_connections=64,
+        max_keepalive_connections=8,
         keepalive_expiry=30.0,
         network_backend=GuardedBackend(policy),
     )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Insert, select, update
+from sqlalchemy import Insert, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -127,10 +127,12 @@ def _insert(
     if not fresh:
         return {}
     values = [_values(key, entry, decision, now) for key, entry, decision, _ in fresh]
-    statement = insert_ignore(dialect, ItemRow).returning(ItemRow.id, ItemRow.url_key)
+    table = ItemRow.__table__
+    statement = insert_ignore(dialect, table).returning(table.c.id, table.c.url_key)
     inserted = {}
+    connection = session.connection()  # Core, not the ORM: a plain executemany
     for start in range(0, len(values), CHUNK):
-        for item_id, key in session.execute(statement, values[start : start + CHUNK]):
+        for item_id, key in connection.execute(statement, values[start : start + CHUNK]):
             inserted[key] = (item_id, item_id)
     return inserted
 
@@ -184,9 +186,12 @@ def _stories(
         inserted[key] = (item_id, story_id)
         born.append((item_id, story_id, entry, features))
     if born:
-        session.execute(
-            update(ItemRow),
-            [{"id": item_id, "story_id": story_id} for item_id, story_id, _, _ in born],
+        table: Table = ItemRow.__table__  # type: ignore[assignment]
+        session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("item"))
+            .values(story_id=bindparam("story")),
+            [{"item": item_id, "story": story_id} for item_id, story_id, _, _ in born],
         )
     return born
 
@@ -231,8 +236,10 @@ def _link(
     ]
     if not links:
         return
+    connection = session.connection()
     for start in range(0, len(links), CHUNK):
-        session.execute(insert_ignore(dialect, ItemSourceRow), links[start : start + CHUNK])
+        chunk = links[start : start + CHUNK]
+        connection.execute(insert_ignore(dialect, ItemSourceRow.__table__), chunk)
     for source in {link["source_id"] for link in links}:
         item_ids = [link["item_id"] for link in links if link["source_id"] == source]
         for start in range(0, len(item_ids), CHUNK):

@@ -12,12 +12,12 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from monitor.config import SourceConfig
 from monitor.store.models import ItemRow, ItemSourceRow, PollRow, SourceRow
-from monitor.store.saving import CHUNK, insert_ignore
+from monitor.store.saving import CHUNK, insert_ignore, url_key
 
 
 @dataclass(frozen=True)
@@ -185,18 +185,22 @@ class SourceStateStore:
 
     def known_urls(self, source_id: str, canonical_urls: Collection[str]) -> frozenset[str]:
         """Of ``canonical_urls``, those this source brought before with a date or a checked
-        article (their article pages need not be fetched again)."""
+        article (their article pages need not be fetched again). Looked up by the items' keys
+        (a unique index), so the cost does not grow with the source's history."""
+        keys = [url_key(u) for u in canonical_urls]
         found: set[str] = set()
-        urls = list(canonical_urls)
         with self.session() as s:
-            for start in range(0, len(urls), CHUNK):
+            for start in range(0, len(keys), CHUNK):
                 found.update(
                     s.scalars(
                         select(ItemRow.canonical_url)
-                        .join(ItemSourceRow, ItemSourceRow.item_id == ItemRow.id)
+                        .join(
+                            ItemSourceRow,
+                            (ItemSourceRow.item_id == ItemRow.id)
+                            & (ItemSourceRow.source_id == source_id),
+                        )
                         .where(
-                            ItemSourceRow.source_id == source_id,
-                            ItemRow.canonical_url.in_(urls[start : start + CHUNK]),
+                            ItemRow.url_key.in_(keys[start : start + CHUNK]),
                             (ItemRow.date_source != "first_seen")
                             | ItemRow.article_checked_at.is_not(None),
                         )
@@ -205,53 +209,20 @@ class SourceStateStore:
         return frozenset(found)
 
     def record_polls(self, records: Sequence[PollRecord]) -> list[int]:
-        """Record several polls in one transaction; see ``record_poll``."""
+        """Record several polls in one transaction (a few statements whatever their number);
+        see ``record_poll``."""
+        if not records:
+            return []
         with self.session() as s:
-            return [self._record(s, record) for record in records]
+            s.execute(insert(PollRow), [_poll_values(r) for r in records])
+            ids = list({r.source_id for r in records})
+            rows = {r.id: r for r in s.scalars(select(SourceRow).where(SourceRow.id.in_(ids)))}
+            return [_update_source(rows.get(r.source_id), r) for r in records]
 
     def record_poll(self, record: PollRecord) -> int:
         """Record a poll and update its source's state; return the source's consecutive
         failures after it."""
-        with self.session() as s:
-            return self._record(s, record)
-
-    def _record(self, s: Session, record: PollRecord) -> int:
-        s.add(
-            PollRow(
-                source_id=record.source_id,
-                started_at=record.started_at,
-                finished_at=record.finished_at,
-                outcome=record.outcome,
-                http_status=record.http_status,
-                found=record.found,
-                new=record.new,
-                updated=record.updated,
-                error=record.error,
-                warnings=list(record.warnings),
-                final_url=record.final_url,
-                duration_ms=int((record.finished_at - record.started_at).total_seconds() * 1000),
-            )
-        )
-        row = s.get(SourceRow, record.source_id)
-        if row is None:
-            return int(record.outcome == "error")
-        row.last_poll_at = record.finished_at
-        row.last_outcome = record.outcome
-        row.last_http_status = record.http_status
-        if record.outcome == "error":
-            row.consecutive_failures = (row.consecutive_failures or 0) + 1
-            row.last_error = record.error
-            return row.consecutive_failures
-        row.consecutive_failures = 0
-        row.last_error = None
-        row.last_success_at = record.finished_at
-        if record.new:
-            row.last_new_item_at = record.finished_at
-        if record.outcome == "ok":
-            row.etag, row.last_modified = record.etag, record.last_modified
-            row.validators_for = record.validators_for
-            row.content_hash = record.content_hash
-        return 0
+        return self.record_polls([record])[0]
 
     def statuses(self, now: datetime) -> list[SourceStatus]:
         since = now - timedelta(days=7)
@@ -280,3 +251,43 @@ class SourceStateStore:
             ]
 
     # -- items ----------------------------------------------------------------------------------
+
+
+def _poll_values(record: PollRecord) -> dict[str, object]:
+    return {
+        "source_id": record.source_id,
+        "started_at": record.started_at,
+        "finished_at": record.finished_at,
+        "outcome": record.outcome,
+        "http_status": record.http_status,
+        "found": record.found,
+        "new": record.new,
+        "updated": record.updated,
+        "error": record.error,
+        "warnings": list(record.warnings),
+        "final_url": record.final_url,
+        "duration_ms": int((record.finished_at - record.started_at).total_seconds() * 1000),
+    }
+
+
+def _update_source(row: SourceRow | None, record: PollRecord) -> int:
+    """Apply a poll to its source's row; return the consecutive failures after it."""
+    if row is None:
+        return int(record.outcome == "error")
+    row.last_poll_at = record.finished_at
+    row.last_outcome = record.outcome
+    row.last_http_status = record.http_status
+    if record.outcome == "error":
+        row.consecutive_failures = (row.consecutive_failures or 0) + 1
+        row.last_error = record.error
+        return row.consecutive_failures
+    row.consecutive_failures = 0
+    row.last_error = None
+    row.last_success_at = record.finished_at
+    if record.new:
+        row.last_new_item_at = record.finished_at
+    if record.outcome == "ok":
+        row.etag, row.last_modified = record.etag, record.last_modified
+        row.validators_for = record.validators_for
+        row.content_hash = record.content_hash
+    return 0

@@ -250,10 +250,10 @@ class StoryIndex:
         return True
 
     def _weigh(self, entry: _Entry) -> None:
-        """(Re)compute an indexed item's norms when the index has changed size by more than
-        half since they were computed (IDF drifts slowly in a large index)."""
+        """(Re)compute an indexed item's norms when the index has grown or shrunk fourfold
+        since they were computed (IDF drifts slowly, the more so with the background corpus)."""
         size = len(self._entries)
-        if entry.weighed_at >= 0 and abs(size - entry.weighed_at) * 2 <= max(size, 20):
+        if entry.weighed_at >= 0 and entry.weighed_at * 4 >= size and size * 4 >= entry.weighed_at:
             return
         idf = {f: self._idf(f) for f in entry.profile.counts}
         entry.norm, entry.neutral_norm = _norm(entry.profile.counts, idf), _norm(entry.neutral, idf)
