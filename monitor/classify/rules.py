@@ -79,6 +79,7 @@ class TermIndex:
         self._by_stem: dict[str, list[tuple[str, Term]]] = defaultdict(list)
         self._cjk: list[tuple[str, Term]] = []
         self._stem_lengths: set[int] = set()
+        self._stem_cache: dict[str, list[tuple[str, Term]]] = {}
         for group, terms in groups.items():
             for text, weight in terms.items():
                 self._add(group, parse_term(text, float(weight)))
@@ -105,6 +106,21 @@ class TermIndex:
                     hits[key] = Hit(group, term.text, term.weight * factor, field)
         return list(hits.values())
 
+    def _stemmed(self, token: str) -> list[tuple[str, Term]]:
+        """The stem terms a lowercased word starts with (cached: words repeat)."""
+        found = self._stem_cache.get(token)
+        if found is None:
+            found = [
+                hit
+                for length in self._stem_lengths
+                if length <= len(token)
+                for hit in self._by_stem.get(token[:length], ())
+            ]
+            if len(self._stem_cache) > 200_000:
+                self._stem_cache.clear()
+            self._stem_cache[token] = found
+        return found
+
     def _found(self, text: str) -> Iterable[tuple[str, Term]]:
         tokens = _WORD.findall(text)
         lowered = [t.lower() for t in tokens]
@@ -112,11 +128,9 @@ class TermIndex:
             for group, term in self._by_word.get(token, ()):
                 if _matches_at(term, tokens, lowered, i):
                     yield group, term
-            for length in self._stem_lengths:
-                if length <= len(token):
-                    for group, term in self._by_stem.get(token[:length], ()):
-                        if not term.exact_case[0] or tokens[i].startswith(term.words[0]):
-                            yield group, term
+            for group, term in self._stemmed(token):
+                if not term.exact_case[0] or tokens[i].startswith(term.words[0]):
+                    yield group, term
         if self._cjk and _CJK.search(text):
             for group, term in self._cjk:
                 if term.words[0] in text:

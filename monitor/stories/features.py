@@ -20,6 +20,7 @@ NEUTRAL_PREFIXES = ("amt:", "pct:", "num:", "acr:", "name:", "org:", "geo:", "to
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9'*&-]*[a-z0-9*]|[a-z]", re.IGNORECASE)
 _CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]+")
+_NOT_LATIN = re.compile(r"[^A-Za-z]+")
 _STOP = frozenset(
     [
         "a",
@@ -305,5 +306,5 @@ def _stem(word: str) -> str:
 
 def _is_cjk(text: str) -> bool:
     cjk = sum(len(r) for r in _CJK_RUN.findall(text))
-    latin = sum(1 for c in text if c.isascii() and c.isalpha())
+    latin = len(_NOT_LATIN.sub("", text))
     return cjk > 0 and cjk * 2 >= latin

@@ -196,14 +196,37 @@ def _compile(
     caps = [f for f in forms if not _CJK.search(f) and _is_caps(f)]
     cjk = [f for f in forms if _CJK.search(f)]
 
-    def alternation(items: Iterable[str]) -> str:
-        return "|".join(re.escape(i) for i in sorted(items, key=len, reverse=True))
-
     return (
-        re.compile(rf"(?<![\w.])({alternation(latin)})(?![\w])", re.IGNORECASE) if latin else None,
-        re.compile(rf"(?<![\w.])({alternation(caps)})(?![\w])") if caps else None,
-        re.compile(rf"(?=({alternation(cjk)}))") if cjk else None,
+        re.compile(rf"(?<![\w.])({_trie({f.lower() for f in latin})})(?![\w])", re.IGNORECASE)
+        if latin
+        else None,
+        re.compile(rf"(?<![\w.])({_trie(caps)})(?![\w])") if caps else None,
+        re.compile(rf"(?=({_trie(cjk)}))") if cjk else None,
     )
+
+
+def _trie(forms: Iterable[str]) -> str:
+    """A regular expression matching any of ``forms``, longest first, shaped as a trie: the
+    same matches as their alternation sorted by length, without trying hundreds of
+    alternatives at every position of the text."""
+    root: dict[str, dict] = {}  # type: ignore[type-arg]
+    for form in forms:
+        node = root
+        for char in form:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a form ends here
+
+    def pattern(node: dict[str, dict]) -> str:  # type: ignore[type-arg]
+        ends = "" in node
+        branches = [re.escape(c) + pattern(child) for c, child in sorted(node.items()) if c]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if ends:  # a longer form first, then the form that ends here
+            return body + "?" if len(branches) == 1 and len(branches[0]) == 1 else f"(?:{body})?"
+        return body
+
+    return pattern(root)
 
 
 def _is_caps(form: str) -> bool:

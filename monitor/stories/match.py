@@ -112,7 +112,7 @@ class StoryIndex:
     _story_sources: dict[int, Counter[str]] = field(init=False, default_factory=dict, repr=False)
     _latest: date | None = field(init=False, default=None, repr=False)
     _profiled: dict[int, _Entry] = field(init=False, default_factory=dict, repr=False)
-    _idf_cache: dict[str, float] = field(init=False, default_factory=dict, repr=False)
+    _idf_cache: dict[str, tuple[float, int]] = field(init=False, default_factory=dict, repr=False)
     _idf_size: int = field(init=False, default=0, repr=False)
 
     def __post_init__(self) -> None:
@@ -154,7 +154,6 @@ class StoryIndex:
         self._entries[doc.item_id] = entry
         for feature in entry.profile.counts:
             self._df[feature] += 1
-            self._idf_cache.pop(feature, None)
             postings = self._postings.get(feature)
             if postings is None:
                 postings = self._postings[feature] = deque(maxlen=self.tuning.posting_limit)
@@ -186,7 +185,6 @@ class StoryIndex:
         entry = self._entries.pop(item_id)
         for feature in entry.profile.counts:
             self._df[feature] -= 1
-            self._idf_cache.pop(feature, None)
             if self._df[feature] <= 0:
                 del self._df[feature]
                 self._postings.pop(feature, None)
@@ -206,16 +204,21 @@ class StoryIndex:
         """Document frequency in the index plus in a background corpus of agency news (the
         shipped training set), so that words every such item uses ("advanced manufacturing")
         weigh little even while the index is still small. Cached: a feature's value is
-        dropped when its count changes, all of them when the index changed size by 5%."""
+        recomputed when its count in the index changed (by an eighth, for counts of 8 or
+        more), all of them when the index changed size by 5%."""
         count = len(self._entries)
         if abs(count - self._idf_size) * 20 > max(count, 100):
             self._idf_cache.clear()
             self._idf_size = count
-        value = self._idf_cache.get(feature)
-        if value is None:
-            size, frequency = background()
-            seen = self._df.get(feature, 0) + frequency.get(feature, 0)
-            value = self._idf_cache[feature] = math.log((count + size + 20) / (seen + 1))
+        indexed = self._df.get(feature, 0)
+        cached = self._idf_cache.get(feature)
+        if cached is not None:
+            value, then = cached
+            if then == indexed or (then >= 8 and abs(indexed - then) * 8 <= then):
+                return value
+        size, frequency = background()
+        value = math.log((count + size + 20) / (indexed + frequency.get(feature, 0) + 1))
+        self._idf_cache[feature] = (value, indexed)
         return value
 
     def _candidates(self, query: _Query) -> Iterable[_Entry]:
