@@ -145,7 +145,9 @@ def sqlite_path(url: URL | str) -> Path | None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
+    """The revision the database is at (read from Alembic's table without importing it)."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        found = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    return found[0][0] if len(found) == 1 else None
