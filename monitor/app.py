@@ -180,11 +180,20 @@ class App:
             return parse_week(label, self.timezone)
         return last_complete_week(self.clock(), self.timezone)
 
-    def draft(self, week: Week, profile: str | None = None) -> Drafted:
+    def draft(self, week: Week, profile: str | None = None, *, word: bool = False) -> Drafted:
         name = profile or self.config.digest.default_profile
         if name not in self.config.digest.profiles:
             known = ", ".join(self.config.digest.profiles)
             raise KeyError(f"no profile {name!r} (defined: {known})")
         from monitor.digest.build import draft
 
-        return draft(self.store, self.config, week, name, self.settings.digest_dir, self.clock())
+        return draft(
+            self.store,
+            self.config,
+            week,
+            name,
+            self.settings.digest_dir,
+            self.clock(),
+            word=word,
+            settings=self.settings,
+        )

@@ -214,6 +214,13 @@ def run(ctx: click.Context, once: bool) -> None:
             _poll_table(records)
             drafted = app.draft(app.week(_current_label(app)))
             _print_drafted(drafted)
+            if records and all(r.outcome == "error" for r in records):
+                err.print(
+                    f"every source failed ({len(records)}): check the network, DNS or proxy; "
+                    "the draft lists them",
+                    highlight=False,
+                )
+                sys.exit(1)
             return
         from monitor.service import serve
 
@@ -235,10 +242,22 @@ def _current_label(app: App) -> str:
 @click.option("--profile", metavar="NAME", help="Digest profile (default from sources.yaml).")
 @click.option("--send", is_flag=True, help="Also email it to the profiles' recipients (once).")
 @click.option("--resend", is_flag=True, help="Email it again even if it was sent.")
+@click.option(
+    "--format",
+    "formats",
+    type=click.Choice(["docx"]),
+    multiple=True,
+    help="Also write this format (md, html and txt are always written; docx = Word).",
+)
 @click.pass_context
 @_errors
 def digest(
-    ctx: click.Context, week: str | None, profile: str | None, send: bool, resend: bool
+    ctx: click.Context,
+    week: str | None,
+    profile: str | None,
+    send: bool,
+    resend: bool,
+    formats: tuple[str, ...],
 ) -> None:
     """Draft a week's digest into the digest directory (and send it with --send)."""
     with _app(ctx, "database", "digests") as app:
@@ -251,24 +270,24 @@ def digest(
             raise click.BadParameter(
                 f"no profile {profile!r} (defined: {known})", param_hint="--profile"
             )
+        word = "docx" in formats
         if not (send or resend):
-            _print_drafted(app.draft(chosen, profile))
+            _print_drafted(app.draft(chosen, profile, word=word))
             return
         if not app.deliverer.smtp_ready:
             raise click.UsageError("--send needs an SMTP server: set MONITOR_SMTP_HOST")
-        _send_digest(app, chosen, profile, resend)
+        _send_digest(app, chosen, profile, resend, word)
 
 
-def _send_digest(app: App, week: Any, profile: str | None, resend: bool) -> None:
-    outcomes = [
-        o
-        for o in app.deliverer.digest(week, send=True, resend=resend)
-        if profile is None or o.profile == profile
-    ]
+def _send_digest(app: App, week: Any, profile: str | None, resend: bool, word: bool) -> None:
+    outcomes = app.deliverer.digest(
+        week, send=True, resend=resend, profiles=[profile] if profile else None, word=word
+    )
     failed = False
     for outcome in outcomes:
         _print_drafted(outcome.drafted)
-        out.print(f"  email: {outcome.note}", highlight=False)
+        to = ", ".join(outcome.recipients) or "nobody"
+        out.print(f"  email ({outcome.profile} to {to}): {outcome.note}", highlight=False)
         for d in app.outbox.deliveries(week.label, outcome.profile):
             out.print(
                 f"  {d.recipient}: {d.status}" + (f" ({d.last_error})" if d.last_error else ""),

@@ -189,6 +189,7 @@ class ProfileConfig(Model):
     max_items: int = Field(60, ge=1)
     recipients: list[str] = Field(default_factory=list)
     attach_markdown: bool = False
+    word: bool = False  # also write the digest as a Word file (and attach it to the email)
     send_empty: bool = True
 
 

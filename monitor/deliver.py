@@ -7,7 +7,7 @@ is due, claiming each first (see ``monitor.store.outbox``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -47,21 +47,46 @@ class Deliverer:
         return bool(self.app.settings.smtp.host)
 
     def recipients(self, profile: str) -> tuple[str, ...]:
-        return self.app.settings.digest_to or tuple(
-            self.app.config.digest.profiles[profile].recipients
-        )
+        """The profile's own recipients; ``MONITOR_DIGEST_TO`` replaces those of the default
+        profile only (one editor, one bulletin)."""
+        digest = self.app.config.digest
+        own = tuple(digest.profiles[profile].recipients)
+        if profile == digest.default_profile:
+            return self.app.settings.digest_to or own
+        return own
 
-    def digest(self, week: Week, *, send: bool, resend: bool = False) -> list[DigestOutcome]:
-        """Draft ``week`` for every profile; with ``send``, record and send its deliveries."""
+    def profiles(self, wanted: Sequence[str] | None = None) -> list[str]:
+        """``wanted``, else the default profile and every profile that has recipients."""
+        digest = self.app.config.digest
+        if wanted:
+            return list(wanted)
+        return [
+            name
+            for name in digest.profiles
+            if name == digest.default_profile or self.recipients(name)
+        ]
+
+    def digest(
+        self,
+        week: Week,
+        *,
+        send: bool,
+        resend: bool = False,
+        profiles: Sequence[str] | None = None,
+        word: bool = False,
+    ) -> list[DigestOutcome]:
+        """Draft ``week`` for ``profiles`` (see ``profiles``); with ``send``, record and send
+        their deliveries, and only theirs."""
         outcomes = []
         now = self.app.clock()
-        for name in self.app.config.digest.profiles:
-            drafted = self.app.draft(week, name)
+        for name in self.profiles(profiles):
+            drafted = self.app.draft(week, name, word=word)
             recipients = self.recipients(name)
             note = self._plan(week, name, drafted, recipients, send=send, resend=resend, now=now)
             outcomes.append(DigestOutcome(name, drafted, recipients, note))
         if send:
-            self.send_due()
+            drafts = {(week.label, o.profile): o.drafted for o in outcomes}
+            self.send_due(week.label, [o.profile for o in outcomes], drafts)
         return outcomes
 
     def _plan(
@@ -103,13 +128,23 @@ class Deliverer:
 
     # -- sending --------------------------------------------------------------------------------
 
-    def send_due(self) -> list[tuple[Delivery, str]]:
-        """Send every due delivery this instance can claim; return (delivery, new status)."""
+    def send_due(
+        self,
+        week: str | None = None,
+        profiles: Sequence[str] | None = None,
+        drafts: dict[tuple[str, str], Drafted] | None = None,
+    ) -> list[tuple[Delivery, str]]:
+        """Send every due delivery this instance can claim (of ``week`` and ``profiles`` only,
+        when given; ``drafts`` already made by (week, profile)); return (delivery, status)."""
         if not self.smtp_ready:
             return []
         results = []
-        drafts: dict[tuple[str, str], Drafted] = {}
+        drafts = dict(drafts or {})
         for delivery in self.outbox.due_deliveries(self.app.clock()):
+            if week is not None and delivery.week != week:
+                continue
+            if profiles is not None and delivery.profile not in profiles:
+                continue
             if not self.outbox.claim_delivery(delivery.id, self.app.clock(), self.lease):
                 continue  # another instance has it
             status = self._send_delivery(delivery, drafts)
@@ -164,6 +199,9 @@ class Deliverer:
             list_id=f"<{delivery.profile}.digest.{domain_of(mail_from)}>",
             sent_at=self.app.clock(),
             attachment=attachment,
+            word=(
+                (f"{delivery.week}.{delivery.profile}.docx", drafted.word) if drafted.word else None
+            ),
         )
 
     def send_alerts(self) -> list[tuple[Alert, str]]:

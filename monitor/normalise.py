@@ -13,7 +13,7 @@ from monitor.dates import is_future, local_date
 from monitor.dedup import canonical_url, clean_link
 from monitor.extract import Article
 from monitor.items import Entry, RawItem
-from monitor.text import clean, truncate
+from monitor.text import clean, strip_heading, truncate
 
 MAX_TITLE = 500
 MAX_SUMMARY = 1200
@@ -67,7 +67,8 @@ def with_article(entry: Entry, article: Article | None) -> Entry:
     """Add what the article page told us: its text, and its date when the listing had none."""
     if article is None:
         return replace(entry, article_checked=True)
-    entry = replace(entry, text=article.text or entry.text, article_checked=True)
+    text = strip_heading(article.text, entry.title, article.title) if article.text else ""
+    entry = replace(entry, text=text or entry.text, article_checked=True)
     if entry.published_date is None and article.published is not None:
         entry = replace(entry, published_date=article.published, date_source="article")
     return entry

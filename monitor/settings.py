@@ -1,6 +1,7 @@
 """Settings from the environment: where things are, how to reach the database and mail server.
 
-Secrets (the SMTP password) come only from here, never from sources.yaml. ``Settings.from_env``
+Secrets (the SMTP password, the language model's API key) come only from here, never from
+sources.yaml. ``Settings.from_env``
 checks every value and reports everything wrong at once as a ``ConfigError`` naming the
 variables; ``writable_dir`` checks a folder just before a command needs it.
 """
@@ -46,6 +47,23 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class LlmSettings:
+    """An OpenAI-compatible chat-completions service that drafts Chinese headlines and leads
+    (Ollama, vLLM, llama.cpp or a hosted one). Unconfigured: the offline skeleton only."""
+
+    base_url: str | None = None  # e.g. http://localhost:11434/v1
+    model: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # sent as a Bearer token
+    timeout: float = 30.0  # seconds per request
+    max_per_week: int = 60  # model drafts per digest week
+    budget: float = 120.0  # seconds one digest may spend on the model
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.base_url and self.model)
+
+
+@dataclass(frozen=True)
 class Settings:
     config_path: Path = Path("sources.yaml")
     data_dir: Path = Path("data")
@@ -60,6 +78,7 @@ class Settings:
     alert_to: tuple[str, ...] = ()
     instance: str = ""
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    llm: LlmSettings = field(default_factory=LlmSettings)
 
     @property
     def db_url(self) -> str:
@@ -90,6 +109,7 @@ class Settings:
             alert_to=_addresses(read.text("MONITOR_ALERT_TO")),
             instance=read.text("MONITOR_INSTANCE") or f"{socket.gethostname()}:{os.getpid()}",
             smtp=_smtp(read),
+            llm=_llm(read),
         )
         if read.problems:
             raise ConfigError(read.problems)
@@ -110,6 +130,25 @@ def _smtp(read: _Reader) -> SmtpSettings:
         password=read.env.get("MONITOR_SMTP_PASSWORD") or None,
         mail_from=read.text("MONITOR_MAIL_FROM") or "monitor@localhost",
         cafile=read.text("MONITOR_SMTP_CAFILE") or None,
+    )
+
+
+def _llm(read: _Reader) -> LlmSettings:
+    base_url = read.checked("MONITOR_LLM_BASE_URL", llm_url_problem).rstrip("/")
+    model = read.text("MONITOR_LLM_MODEL")
+    if bool(read.text("MONITOR_LLM_BASE_URL")) != bool(model):
+        missing = "MONITOR_LLM_MODEL" if not model else "MONITOR_LLM_BASE_URL"
+        read.problem(
+            missing,
+            "is needed too (set both MONITOR_LLM_BASE_URL and MONITOR_LLM_MODEL, or neither)",
+        )
+    return LlmSettings(
+        base_url=base_url or None,
+        model=model or None,
+        api_key=read.env.get("MONITOR_LLM_API_KEY", "").strip() or None,
+        timeout=read.number("MONITOR_LLM_TIMEOUT", 30.0, "seconds", low=1, high=600),
+        max_per_week=int(read.number("MONITOR_LLM_MAX_PER_WEEK", 60, "drafts", whole=True)),
+        budget=read.number("MONITOR_LLM_BUDGET", 120.0, "seconds", low=1, high=86400),
     )
 
 
@@ -142,6 +181,30 @@ class _Reader:
         if value:
             self.problem(name, f"{value!r} is not a port number (use 0 to 65535)")
         return None
+
+    def number(
+        self,
+        name: str,
+        default: float,
+        unit: str,
+        *,
+        low: float = 0,
+        high: float = 1e6,
+        whole: bool = False,
+    ) -> float:
+        """A number from ``low`` to ``high`` (a whole one if ``whole``), or ``default``."""
+        value = self.text(name)
+        if not value:
+            return default
+        try:
+            number = int(value) if whole else float(value)
+        except ValueError:
+            number = None
+        if number is None or not low <= number <= high:
+            kind = "a whole number" if whole else "a number"
+            self.problem(name, f"{value!r} is not {kind} of {unit} from {low:g} to {high:g}")
+            return default
+        return number
 
     def networks(self, name: str) -> bool | tuple[str, ...]:
         """A yes/no value, or a comma-separated list of IP addresses and networks (CIDR)."""
@@ -185,6 +248,24 @@ def timezone_problem(value: str) -> str | None:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         return f"{value!r} is not an IANA time zone name (e.g. Europe/London, Asia/Shanghai, UTC)"
+    return None
+
+
+def llm_url_problem(value: str) -> str | None:
+    """What is wrong with the base URL of a chat-completions service, or None. A URL with a
+    password is refused (it would show in logs): the key goes in MONITOR_LLM_API_KEY."""
+    from urllib.parse import urlsplit
+
+    expected = "an http(s) URL such as http://localhost:11434/v1 is expected"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises ValueError for a bad port)
+    except ValueError:
+        return f"not a URL ({expected})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"not an http(s) URL ({expected})"
+    if parts.username or parts.password:
+        return "holds a user name or password (put the key in MONITOR_LLM_API_KEY)"
     return None
 
 

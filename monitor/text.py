@@ -85,3 +85,16 @@ def lead(text: str, limit: int = 320) -> str:
             break
         out = candidate
     return out or truncate(clean(text), limit)
+
+
+def strip_heading(text: str, *headings: str | None) -> str:
+    """``text`` without a leading copy of one of ``headings`` (article extractors often keep
+    the page's heading, glued to the body: "Graphene membrane pilot plant A pilot plant ...")."""
+    for heading in sorted((h for h in headings if h), key=len, reverse=True):
+        words = [re.escape(w) for w in clean(heading).split()]
+        if not words:
+            continue
+        found = re.match(r"\s*" + r"\s+".join(words) + r"[\s.:|\-–—]*", text, re.IGNORECASE)
+        if found and found.end() < len(text):
+            return text[found.end() :]
+    return text

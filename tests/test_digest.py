@@ -179,13 +179,16 @@ def test_item_anatomy_in_the_cas_profile() -> None:
     )
     rendered = render(build_view(selection, CONFIG), "cas")
     txt = rendered["txt"]
-    assert "美 NSF：NSF awards $42.4M for semiconductors" in txt  # headline skeleton
-    assert "9月24日，美国国家科学基金会（NSF）发布：NSF awards $42.4M for semiconductors。" in txt
+    # the Chinese skeleton: region, agency, act and amount in Chinese units, then the title
+    assert "美NSF宣布资助4240万美元：NSF awards $42.4M for semiconductors" in txt
+    assert "9月24日，美国国家科学基金会（NSF）宣布资助4240万美元：NSF awards $42.4M" in txt
     assert (
         "编译自[2024-09-24]\nNSF awards $42.4M for semiconductors\nhttps://www.nsf.gov/news/1"
         in txt
     )
-    assert "主题：半导体与微电子" in txt and "入选依据：score 0.80" in txt
+    assert "主题：半导体与微电子" in txt
+    for fmt in ("txt", "md", "html"):  # no scoring dump in what editors receive
+        assert "入选依据" not in rendered[fmt] and "score" not in rendered[fmt]
     assert "发布机构：美国国家科学基金会（NSF）（条目 #1）" in txt  # for `monitor feedback 1 ...`
     assert txt.index("目录") < txt.index("项目资助\n  1. ")
 
@@ -263,6 +266,31 @@ def test_every_shipped_profile_renders_its_layout(profile: str) -> None:
         assert (
             "资料来源：美国白宫 新闻 National Semiconductor Strategy released, 2024-09-24." in txt
         )
-        assert "1. 美白宫：National Semiconductor Strategy released" in txt
+        assert "1. 美国白宫战略：National Semiconductor Strategy released" in txt
     if chosen.layout == "cas":
         assert "专题" in txt and "编译自[2024-09-24]" in txt
+
+
+def test_a_good_feed_summary_is_kept_and_the_article_heading_is_cut() -> None:
+    from monitor.extract import Article
+    from monitor.normalise import with_article
+    from tests.test_store import entry as stored_entry
+
+    listing = stored_entry(title="Graphene membrane pilot plant", summary="")
+    article = Article(
+        "Graphene membrane pilot plant A pilot plant for graphene membranes opened today.",
+        None,
+        "en",
+        "Graphene membrane pilot plant | NSF",
+    )
+    assert with_article(listing, article).text == (
+        "A pilot plant for graphene membranes opened today."
+    )
+    text = "Body of the article page, different from the feed's own description of it."
+    summary = "The feed's own summary of the news, long enough to say what happened here."
+    kept = item(1, "Graphene pilot plant", "research", summary=summary, text=text)
+    blurb = item(2, "Graphene pilot plant", "research", summary="Joint announcement.", text=text)
+    view = build_view(select([kept, blurb], WEEK, "cas", PROFILE, CONFIG.publishers), CONFIG)
+    summaries = {i.item_id: i.summary for s in view.sections for i in s.items}
+    assert summaries[1].startswith("The feed's own summary")
+    assert summaries[2].startswith("Body of the article page")

@@ -90,6 +90,34 @@ def test_same_url_from_two_sources_is_one_item_linked_twice(db_url: str) -> None
     store.close()
 
 
+def test_a_second_source_never_replaces_a_fuller_title_summary_or_topics(db_url: str) -> None:
+    store = Store(db_url)
+    sources(store)
+    full = entry(
+        title="NSF invests $42M in chips for the next generation of semiconductor research",
+        summary="The U.S. National Science Foundation announced grants to 12 universities "
+        "for research on advanced packaging and new materials for chips.",
+    )
+    first = store.save_entries([(full, DECISION)], NOW)
+    listing = entry(source_id="partner", title="NSF chips", summary="Joint announcement with NSF.")
+    short = Classification(True, 0.6, ("advanced-manufacturing",), "funding", ("x",))
+    again = NOW + timedelta(hours=3)
+    for _ in range(2):  # the second time the partner is already linked: still not its item
+        store.save_entries([(listing, short)], again)
+        item = store.item(first.item_ids[0])
+        assert item is not None
+        assert item.title == full.title and item.summary == full.summary
+        assert item.topics == ("semiconductors", "advanced-manufacturing")  # added, not replaced
+        assert item.score == 0.9  # the decision made on the fuller text
+    edited = store.save_entries(
+        [(replace(full, title="NSF invests $43M in chips"), DECISION)], again
+    )
+    item = store.item(first.item_ids[0])
+    assert edited.updated == 1 and item is not None
+    assert item.title == "NSF invests $43M in chips"  # the item's own source edits it
+    store.close()
+
+
 def test_guid_keeps_identity_when_the_url_changes(db_url: str) -> None:
     """Only for a source known to change URLs (``urls_change: true``)."""
     store = Store(db_url)

@@ -7,11 +7,15 @@ from datetime import datetime
 from pathlib import Path
 
 from monitor.config import Config
+from monitor.digest.outages import outages
 from monitor.digest.render import content_hash, render, write_digest
-from monitor.digest.select import Selection, select
+from monitor.digest.select import Entry, Selection, select
 from monitor.digest.view import build_view
 from monitor.digest.week import Week
+from monitor.drafting.zh import EntryInput, zh_entries
+from monitor.settings import Settings
 from monitor.store import Store
+from monitor.store.health import HealthStore
 
 
 @dataclass(frozen=True)
@@ -22,11 +26,22 @@ class Drafted:
     rendered: dict[str, str]
     paths: list[Path]
     content_hash: str
+    word: bytes | None = None  # the .docx, when the profile or the command asks for it
 
 
 def draft(
-    store: Store, config: Config, week: Week, profile: str, directory: Path, now: datetime
+    store: Store,
+    config: Config,
+    week: Week,
+    profile: str,
+    directory: Path,
+    now: datetime,
+    *,
+    word: bool = False,
+    settings: Settings | None = None,
 ) -> Drafted:
+    """Select, render and write ``week`` for ``profile``; as Word too with ``word`` or the
+    profile's ``word: true``."""
     items = store.items_in_period(week.first, week.last, week.start, week.end)
     stories = {i.story_id for i in items if i.story_id is not None}
     by_id = {i.id: i for i in items}
@@ -36,10 +51,44 @@ def draft(
     selection = select(
         sorted(by_id.values(), key=lambda i: i.id), week, profile, profile_config, config.publishers
     )
-    rendered = render(build_view(selection, config), profile_config.layout)
+    weeks = store.source_weeks(week.start, week.end)
+    incidents = [(i.source_id, i.kind) for i in HealthStore(store).incidents()]
+    reported = outages(config.sources, weeks, incidents, config)
+    drafts = None
+    if settings is not None and settings.llm.configured:
+        drafts = zh_entries(
+            store,
+            settings,
+            config,
+            [_entry_input(e) for s in selection.sections for e in s.entries],
+            week.label,
+            profile_config.layout,
+            now,
+        )
+    view = build_view(selection, config, drafts=drafts, outages=reported)
+    rendered = render(view, profile_config.layout)
     paths = write_digest(rendered, directory, week.label, profile)
+    document = None
+    if word or profile_config.word:
+        from monitor.digest.docx import render_docx, write_docx
+
+        document = render_docx(view, profile_config.layout, issue=week.number)
+        paths.append(write_docx(document, directory, week.label, profile))
     digest_hash = content_hash(rendered)
     store.record_digest(
         week.label, profile, selection.count, digest_hash, [p.name for p in paths], now
     )
-    return Drafted(week, profile, selection, rendered, paths, digest_hash)
+    return Drafted(week, profile, selection, rendered, paths, digest_hash, document)
+
+
+def _entry_input(entry: Entry) -> EntryInput:
+    item = entry.item
+    return EntryInput(
+        item_id=item.id,
+        title=item.title,
+        summary=item.summary,
+        text=item.text or "",
+        publisher=item.publisher,
+        day=entry.day,
+        dated=not entry.dated_by_first_seen,
+    )

@@ -3,15 +3,19 @@ Pure; no I/O. Text from the web stays plain text here; templates escape it for t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
 from monitor.config import Config, Publisher
+from monitor.digest.outages import OutageView
 from monitor.digest.select import Entry, Selection, rank_key
+from monitor.drafting.skeleton import ZhDraft, skeleton
 from monitor.items import StoredItem
 from monitor.text import lead
 
 SUMMARY_CHARS = 360
+MIN_SUMMARY = 60  # a shorter feed summary ("Joint announcement with NSF.") gives way to the text
 WHY_LINES = 4
 
 
@@ -59,6 +63,7 @@ class DigestView:
     count: int
     sections: tuple[SectionView, ...]
     highlights: tuple[ItemView, ...]
+    outages: tuple[OutageView, ...] = ()  # sources that failed or went quiet that week
 
 
 def zh_date(day: date) -> str:
@@ -72,22 +77,23 @@ def publisher_names(publisher: Publisher) -> tuple[str, str]:
     return (f"{full}（{publisher.abbr}）" if publisher.abbr else full), short
 
 
-def headline(publisher: Publisher, title: str) -> str:
-    """Skeleton in the bulletin's style: country, actor, then the original title to translate."""
-    short = publisher.short_zh or publisher_names(publisher)[1]
-    country = publisher.country_zh or ""
-    sep = " " if country and short[:1].isascii() else ""
-    return f"{country}{sep}{short}：{title}"
-
-
-def build_view(selection: Selection, config: Config) -> DigestView:
+def build_view(
+    selection: Selection,
+    config: Config,
+    *,
+    drafts: Mapping[int, ZhDraft] | None = None,
+    outages: tuple[OutageView, ...] = (),
+) -> DigestView:
+    """The digest's view; each entry's Chinese headline and lead from ``drafts`` (by item id:
+    a language model's, see ``monitor.drafting.zh``), else the offline skeleton."""
     profile = config.digest.profiles[selection.profile]
     week = selection.week
     counter = iter(range(1, selection.count + 1))
     views: dict[int, ItemView] = {}
     for section in selection.sections:
         for entry in section.entries:
-            views[entry.item.id] = _item(entry, config, next(counter))
+            zh = (drafts or {}).get(entry.item.id) or skeleton_of(entry, config, profile.layout)
+            views[entry.item.id] = _item(entry, config, next(counter), zh)
     sections = tuple(
         SectionView(s.key, s.label, tuple(views[e.item.id] for e in s.entries))
         for s in selection.sections
@@ -102,22 +108,34 @@ def build_view(selection: Selection, config: Config) -> DigestView:
         count=selection.count,
         sections=sections,
         highlights=tuple(ranked[:5]),
+        outages=outages,
     )
 
 
-def _item(entry: Entry, config: Config, number: int) -> ItemView:
+def skeleton_of(entry: Entry, config: Config, layout: str) -> ZhDraft:
+    """The offline Chinese headline and lead of an entry."""
+    item = entry.item
+    return skeleton(
+        title=item.title,
+        summary=item.summary,
+        publisher=config.publisher(item.publisher),
+        day=entry.day,
+        dated=not entry.dated_by_first_seen,
+        layout=layout,
+    )
+
+
+def _item(entry: Entry, config: Config, number: int, zh: ZhDraft) -> ItemView:
     item = entry.item
     publisher = config.publisher(item.publisher)
     full, _ = publisher_names(publisher)
     summary = _summary(item)
     date_zh = zh_date(entry.day)
-    verb = "发布" if not entry.dated_by_first_seen else "发布（日期不详，首次发现于该日）"
-    lead_text = f"{date_zh}，{full}{verb}：{item.title}。"
     return ItemView(
         number=number,
         item_id=item.id,
-        headline=headline(publisher, item.title),
-        lead=lead_text,
+        headline=zh.headline,
+        lead=zh.lead,
         summary=summary,
         date=entry.day.isoformat(),
         date_zh=date_zh,
@@ -144,8 +162,10 @@ def _follow_up(entry: Entry, config: Config) -> str:
 
 
 def _summary(item: StoredItem) -> str:
+    """The feed's summary when it says something; else the opening of the article text."""
     basis = item.summary
-    if item.text and len(item.summary) < 120:
+    says_little = len(item.summary) < MIN_SUMMARY or item.summary.strip() == item.title.strip()
+    if item.text and says_little:
         basis = item.text
     text = lead(basis, SUMMARY_CHARS) if basis else ""
     return "" if text.strip().rstrip("…").strip() == item.title.strip() else text

@@ -43,8 +43,9 @@ def digest_message(
     list_id: str,
     sent_at: datetime,
     attachment: tuple[str, str] | None = None,
+    word: tuple[str, bytes] | None = None,
 ) -> EmailMessage:
-    """``attachment``: (file name, Markdown text) or None."""
+    """``attachment``: (file name, Markdown text) or None; ``word``: (file name, .docx)."""
     message = _headers(subject, mail_from, to, message_id, sent_at)
     message["List-Id"] = list_id
     message.set_content(text, subtype="plain", charset="utf-8")
@@ -52,6 +53,14 @@ def digest_message(
     if attachment:
         name, content = attachment
         message.add_attachment(content, subtype="markdown", charset="utf-8", filename=name)
+    if word:
+        name, data = word
+        message.add_attachment(
+            data,
+            maintype="application",
+            subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
+            filename=name,
+        )
     return message
 
 

@@ -230,3 +230,25 @@ class FeedbackRow(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
     verdict: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ZhDraftRow(Base):
+    """A Chinese headline and lead a language model wrote for an item, kept per prompt version
+    and model: accepted (used in digests) or rejected by the guard (not asked again)."""
+
+    __tablename__ = "zh_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    prompt_version: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(128))
+    week: Mapped[str] = mapped_column(String(16), index=True)  # the digest week that asked
+    headline: Mapped[str] = mapped_column(Text)
+    lead: Mapped[str] = mapped_column(Text)
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)  # why the guard rejected it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("item_id", "prompt_version", "model", name="uq_zh_drafts_key"),
+    )

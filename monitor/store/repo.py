@@ -20,6 +20,7 @@ from monitor.config import Publisher
 from monitor.errors import StoreError
 from monitor.items import Classification, Entry, Mention, StoredItem
 from monitor.store.db import make_engine, upgrade
+from monitor.store.drafts import ZhDraftStore
 from monitor.store.models import (
     DigestRow,
     FeedbackRow,
@@ -35,7 +36,7 @@ from monitor.stories.features import Profile
 log = logging.getLogger(__name__)
 
 
-class Store(SourceStateStore):
+class Store(SourceStateStore, ZhDraftStore):
     def __init__(
         self,
         url: str,

@@ -76,10 +76,19 @@ def save_batch(
         rows.update(_existing(session, [key], []))
     born = _stories(session, inserted, fresh, stories)
     updated = 0
+    changed = [
+        (rows[k], e)
+        for k, (e, _) in zip(keys, decided, strict=True)
+        if k in rows
+        and k not in inserted
+        and fingerprint(e.title, e.summary) != rows[k].fingerprint
+    ]
+    owners = _owners(session, changed) if changed else {}
     for key, (entry, decision) in zip(keys, decided, strict=True):
         row = rows.get(key)
         if row is not None and key not in inserted:
-            updated += _update(row, entry, decision, now)
+            owner = owners.get(row.id, entry.source_id)
+            updated += _update(row, entry, decision, now, owner == entry.source_id)
     ids = [inserted[k][0] if k in inserted else rows[k].id for k in keys]
     _link(session, dialect, ids, [e for e, _ in decided], now)
     story_ids = [
@@ -196,16 +205,50 @@ def _stories(
     return born
 
 
-def _update(row: ItemRow, entry: Entry, decision: Classification, now: datetime) -> bool:
+def _owners(session: Session, changed: Sequence[tuple[ItemRow, Entry]]) -> dict[int, str]:
+    """Item id → the source that brought it first (its own source: its edits are edits)."""
+    ids = sorted({row.id for row, _ in changed})
+    found: dict[int, tuple[datetime, str]] = {}
+    for start in range(0, len(ids), CHUNK):
+        for item_id, source_id, seen in session.execute(
+            select(
+                ItemSourceRow.item_id, ItemSourceRow.source_id, ItemSourceRow.first_seen_at
+            ).where(ItemSourceRow.item_id.in_(ids[start : start + CHUNK]))
+        ):
+            if item_id not in found or (seen, source_id) < found[item_id]:
+                found[item_id] = (seen, source_id)
+    return {item_id: source_id for item_id, (_, source_id) in found.items()}
+
+
+def _update(
+    row: ItemRow, entry: Entry, decision: Classification, now: datetime, own: bool = True
+) -> bool:
     """A changed title or summary updates the item (it is never a new item); a date found
-    later replaces a first-seen date; article text and checks are kept."""
+    later replaces a first-seen date; article text and checks are kept. Another source with
+    the same URL (a listing's short title, a one-line blurb) never replaces a fuller title or
+    summary, and adds its topics to the item's."""
     changed = False
     new_print = fingerprint(entry.title, entry.summary)
-    if new_print != row.fingerprint:
+    if new_print != row.fingerprint and own:
         row.title, row.summary, row.fingerprint = entry.title, entry.summary, new_print
         for name, value in _decision(decision).items():
             setattr(row, name, value)
         changed = True
+    elif new_print != row.fingerprint:
+        title = entry.title if len(entry.title) > len(row.title) else row.title
+        summary = entry.summary if len(entry.summary) > len(row.summary or "") else row.summary
+        topics = list(dict.fromkeys([*row.topics, *decision.topics]))
+        values: dict[str, Any] = {"topics": topics}
+        if (title, summary) != (row.title, row.summary):
+            row.title, row.summary = title, summary
+            if decision.score >= row.score:  # else keep the decision made on the fuller text
+                values = {**_decision(decision), "topics": topics}
+            changed = True
+        if topics != list(row.topics):
+            changed = True
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.fingerprint = fingerprint(row.title, row.summary)
     if row.date_source == "first_seen" and entry.date_source != "first_seen":
         row.published_at, row.published_date = entry.published_at, entry.published_date
         row.date_source, row.date_note = entry.date_source, entry.date_note

@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from monitor.config import SourceConfig
@@ -60,6 +60,20 @@ class SourceStatus:
     consecutive_failures: int
     last_new_item_at: datetime | None
     items_7d: int
+
+
+@dataclass(frozen=True)
+class SourceWeek:
+    """How a source fared over a period: its polls and the last error."""
+
+    source_id: str
+    polls: int
+    failed: int
+    last_error: str | None
+
+    @property
+    def all_failed(self) -> bool:
+        return self.polls > 0 and self.failed == self.polls
 
 
 class SourceStateStore:
@@ -249,6 +263,28 @@ class SourceStateStore:
                 )
                 for r in s.scalars(select(SourceRow).order_by(SourceRow.id))
             ]
+
+    def source_weeks(self, start: datetime, end: datetime) -> dict[str, SourceWeek]:
+        """Per source polled in [start, end): how many polls, how many failed, the last error."""
+        failed = func.sum(case((PollRow.outcome == "error", 1), else_=0))
+        with self.session() as s:
+            rows = s.execute(
+                select(PollRow.source_id, func.count(), failed, func.max(PollRow.id))
+                .where(PollRow.started_at >= start, PollRow.started_at < end)
+                .group_by(PollRow.source_id)
+            ).all()
+            last_ids = [int(r[3]) for r in rows if int(r[2] or 0) > 0]
+            errors: dict[str, str | None] = {}
+            for start_at in range(0, len(last_ids), CHUNK):
+                chunk = last_ids[start_at : start_at + CHUNK]
+                found = s.execute(
+                    select(PollRow.source_id, PollRow.error).where(PollRow.id.in_(chunk))
+                )
+                errors.update((source_id, error) for source_id, error in found)
+        return {
+            source_id: SourceWeek(source_id, int(polls), int(bad or 0), errors.get(source_id))
+            for source_id, polls, bad, _ in rows
+        }
 
     # -- items ----------------------------------------------------------------------------------
 

@@ -78,6 +78,8 @@ _CURRENCY_SUFFIX = {
 # Chinese and Japanese currency words, longest first so that 美元 wins over 元.
 _CJK_CURRENCY = {
     "新加坡元": "SGD",
+    "瑞士法郎": "CHF",
+    "新元": "SGD",
     "人民币": "CNY",
     "美元": "USD",
     "美金": "USD",

@@ -205,18 +205,21 @@ def _compile(
     )
 
 
+_Node = dict[str, "_Node"]
+
+
 def _trie(forms: Iterable[str]) -> str:
     """A regular expression matching any of ``forms``, longest first, shaped as a trie: the
     same matches as their alternation sorted by length, without trying hundreds of
     alternatives at every position of the text."""
-    root: dict[str, dict] = {}  # type: ignore[type-arg]
+    root: _Node = {}
     for form in forms:
         node = root
         for char in form:
             node = node.setdefault(char, {})
         node[""] = {}  # a form ends here
 
-    def pattern(node: dict[str, dict]) -> str:  # type: ignore[type-arg]
+    def pattern(node: _Node) -> str:
         ends = "" in node
         branches = [re.escape(c) + pattern(child) for c, child in sorted(node.items()) if c]
         if not branches:
