@@ -28,6 +28,7 @@ from monitor.store.sources import PollRecord, SourceState
 from monitor.store.stories import StoryMemory
 
 if TYPE_CHECKING:
+    from monitor.classify.dataset import Example
     from monitor.deliver import Deliverer
     from monitor.digest.build import Drafted
     from monitor.http import HttpClient
@@ -51,6 +52,16 @@ def make_classifier(config: Config, data_dir: Path) -> Classifier:
         return Classifier(config, Model.load(path))
     except (OSError, ValueError, KeyError) as e:
         raise ConfigError([Problem(str(path), None, "", f"cannot load the model: {e}")]) from e
+
+
+@dataclass(frozen=True)
+class Trained:
+    examples: list[Example]
+    feedback: int  # of the examples, from the editors' verdicts
+    path: Path
+    seconds: float
+    vocabulary: int
+    reclassified: tuple[int, int] | None  # (items classified again, items changed)
 
 
 @dataclass
@@ -174,6 +185,69 @@ class App:
             InlineParser(self.classifier),
             deadline=time.monotonic() + self.config.service.poll_deadline.total_seconds(),
         )
+
+    def train(self, data_file: Path | None = None) -> Trained:
+        """Retrain the learned layer on the training set (``data_file`` or the shipped one)
+        plus the editors' verdicts; then classify the items of the unsent weeks again."""
+        from monitor.classify.dataset import SHIPPED, load_examples, merge_feedback
+        from monitor.classify.train import fit
+
+        examples = load_examples(data_file or SHIPPED, "file" if data_file else "shipped")
+        feedback = self.store.feedback_examples({s.id: s.section for s in self.config.sources})
+        examples = merge_feedback(examples, feedback)
+        model = fit(examples, self.config)
+        target = self.settings.data_dir / "model.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        model.dump(target)
+        again = self.reclassify_unsent() if self.config.classifier.model else None
+        return Trained(
+            examples,
+            len(feedback),
+            target,
+            model.meta["seconds"],
+            model.meta["vocabulary"],
+            again,
+        )
+
+    def unsent_weeks(self, back: int = 8) -> list[Week]:
+        """This week and the ``back`` weeks before it whose digest has not been sent to
+        anyone (any profile): the weeks a correction or a new model may still change."""
+        from monitor.digest.week import current_week
+
+        week = current_week(self.clock(), self.timezone)
+        found = []
+        for _ in range(back + 1):
+            if not any(d.status == "sent" for d in self.outbox.deliveries(week.label)):
+                found.append(week)
+            week = week.previous()
+        return found
+
+    def reclassify_unsent(self, back: int = 8) -> tuple[int, int]:
+        """Classify the stored items of every unsent week again (after training: the new
+        model decides them; a sent digest never changes behind the editors' backs). Returns
+        (items classified, items whose decision changed)."""
+        from monitor.classify import Doc
+
+        self.__dict__.pop("classifier", None)  # the model just trained
+        hints = {s.id: s.section for s in self.config.sources}
+        seen: set[int] = set()
+        decisions = []
+        for week in self.unsent_weeks(back):
+            for item in self.store.items_in_period(week.first, week.last, week.start, week.end):
+                if item.id in seen:
+                    continue
+                seen.add(item.id)
+                hint = hints.get(item.mentions[0].source_id) if item.mentions else None
+                doc = Doc(
+                    title=item.title,
+                    summary=item.summary,
+                    text=item.text or "",
+                    url=item.url,
+                    publisher=item.publisher,
+                    section_hint=hint,
+                )
+                decisions.append((item.id, self.classifier.classify(doc)))
+        return len(decisions), self.store.update_decisions(decisions)
 
     def week(self, label: str | None = None) -> Week:
         if label:

@@ -465,29 +465,33 @@ def evaluate(ctx: click.Context, file: Path, scheme: str | None, folds: int) -> 
 @_errors
 def train(ctx: click.Context, data_file: Path | None, scheme: str | None) -> None:
     """Retrain the learned layer on the training set plus editors' feedback."""
-    from monitor.classify.dataset import SHIPPED, load_examples, merge_feedback
     from monitor.classify.evaluate import report, score
-    from monitor.classify.train import cross_validate, fit
+    from monitor.classify.train import cross_validate
 
     with _app(ctx, "database", "data") as app:
-        examples = load_examples(data_file or SHIPPED, "file" if data_file else "shipped")
-        feedback = app.store.feedback_examples({s.id: s.section for s in app.config.sources})
-        examples = merge_feedback(examples, feedback)
-        model = fit(examples, app.config)
-        target = app.settings.data_dir / "model.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        model.dump(target)
-        out.print(
-            f"trained on {len(examples)} items ({len(feedback)} from feedback) in "
-            f"{model.meta['seconds']} s; vocabulary {model.meta['vocabulary']}; "
-            f"wrote {target}",
-            highlight=False,
-        )
+        trained = app.train(data_file)
+        _print_trained(trained)
+        examples = trained.examples
         if scheme:
             predictions = cross_validate(examples, app.config, scheme)
             rows = [{"label": p.example.label, "section": p.example.section} for p in predictions]
             preds = [{"relevant": p.relevant, "section": p.section} for p in predictions]
             out.print(report(score(rows, preds)), highlight=False)
+
+
+def _print_trained(trained: Any) -> None:
+    out.print(
+        f"trained on {len(trained.examples)} items ({trained.feedback} from feedback) in "
+        f"{trained.seconds} s; vocabulary {trained.vocabulary}; wrote {trained.path}",
+        highlight=False,
+    )
+    if trained.reclassified is not None:
+        items, changed = trained.reclassified
+        out.print(
+            f"classified again the {items} stored items of the weeks not yet sent: "
+            f"{changed} changed",
+            highlight=False,
+        )
 
 
 @cli.command()
@@ -496,14 +500,16 @@ def train(ctx: click.Context, data_file: Path | None, scheme: str | None) -> Non
 @click.pass_context
 @_errors
 def feedback(ctx: click.Context, item_id: int, verdict: str) -> None:
-    """Tell the classifier it was wrong about an item; the next `monitor train` learns it."""
+    """Correct the classifier about an item (and its story): every digest not yet sent shows
+    it at once; the next `monitor train` learns from it."""
     from monitor.config import SECTIONS
 
     verdict = verdict.strip().lower()
     if verdict.startswith("section="):
         name = verdict.split("=", 1)[1]
-        if name not in SECTIONS:
-            raise click.BadParameter(f"unknown section {name!r} (use {', '.join(SECTIONS)})")
+        if name not in (*SECTIONS, "feature"):
+            known = ", ".join((*SECTIONS, "feature"))
+            raise click.BadParameter(f"unknown section {name!r} (use {known})")
     elif verdict not in ("relevant", "irrelevant"):
         raise click.BadParameter("use relevant, irrelevant or section=NAME")
     with _app(ctx, "database") as app:
@@ -513,7 +519,7 @@ def feedback(ctx: click.Context, item_id: int, verdict: str) -> None:
         app.store.add_feedback(item_id, verdict, app.clock())
     out.print(
         f"feedback on item {item_id} ({item.title!r}): {verdict}; "
-        "it is used by the next `monitor train`",
+        "digests drafted from now on follow it; `monitor train` learns from it",
         highlight=False,
     )
 
@@ -674,3 +680,6 @@ def db_upgrade(ctx: click.Context) -> None:
 
 def main() -> None:
     cli(prog_name="monitor")
+
+
+from monitor import cli_learn  # noqa: E402, F401  (registers `monitor learn`)

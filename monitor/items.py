@@ -97,3 +97,4 @@ class StoredItem:
     topics: tuple[str, ...]
     why: tuple[str, ...]
     mentions: tuple[Mention, ...] = ()
+    pinned: str | None = None  # the section the editors put it in (feature, strategy, ...)

@@ -104,3 +104,61 @@ def test_eval_reports_scores_and_borderline_apart(tmp_path: Path) -> None:
     bad.write_text('{"title": "x", "label": "maybe"}\n', encoding="utf-8")
     failed = CliRunner().invoke(cli, ["--config", str(ROOT / "sources.yaml"), "eval", str(bad)])
     assert failed.exit_code == 2 and f"{bad}:1:" in failed.output
+
+
+def entries_by_section(path: Path) -> dict[str, list[str]]:
+    """Section label → the original titles of its entries, from a drafted cas Markdown file."""
+    sections: dict[str, list[str]] = {}
+    current = ""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for n, line in enumerate(lines):
+        if line.startswith("## ") and line != "## 目录":
+            current = line[3:]
+        if line.startswith("编译自["):
+            title = next(t for t in lines[n + 1 :] if t.strip())
+            sections.setdefault(current, []).append(title.replace("\\", ""))
+    return sections
+
+
+def test_corrections_reach_the_draft_at_once_and_survive_training(
+    tmp_path: Path, db_url: str, site: HTTPServer
+) -> None:
+    serve(site, "/ukri/feed/", data("ukri_wordpress_feed.xml"), "application/rss+xml")
+    config = write_config(
+        tmp_path / "sources.yaml",
+        base_config(sources=[source("ukri-news", "rss", site.url_for("/ukri/feed/"), "ukri")]),
+    )
+    env = env_for(tmp_path, db_url, config)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["poll"], env=env).exit_code == 0
+    week = ["digest", "--week", "2024-W39"]
+    assert runner.invoke(cli, week, env=env).exit_code == 0
+    draft = tmp_path / "d" / "2024-W39.cas.md"
+    before = entries_by_section(draft)
+    assert sum(len(t) for t in before.values()) >= 2, before
+    store = Store(db_url)
+    items = {
+        i.title: i
+        for i in store.items_in_period(
+            date(2024, 9, 23),
+            date(2024, 9, 29),
+            datetime(2024, 9, 23, tzinfo=UTC),
+            datetime(2024, 9, 30, tzinfo=UTC),
+        )
+    }
+    store.close()
+    shown = [t for titles in before.values() for t in titles]
+    dropped, moved = items[shown[0]], items[shown[1]]
+    target = "research" if moved.section != "research" else "industry"
+    label = {"research": "研究进展", "industry": "行业观察"}[target]
+    for item_id, verdict in ((dropped.id, "irrelevant"), (moved.id, f"section={target}")):
+        assert runner.invoke(cli, ["feedback", str(item_id), verdict], env=env).exit_code == 0
+    assert runner.invoke(cli, week, env=env).exit_code == 0
+    after = entries_by_section(draft)
+    assert all(dropped.title not in titles for titles in after.values())  # gone at once
+    assert moved.title in after[label]  # in the editors' section at once
+    trained = runner.invoke(cli, ["train"], env=env)
+    assert trained.exit_code == 0, trained.output
+    assert "classified again the" in trained.output
+    assert runner.invoke(cli, week, env=env).exit_code == 0
+    assert entries_by_section(draft) == after  # the explicit correction still wins

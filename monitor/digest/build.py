@@ -47,6 +47,8 @@ def draft(
     by_id = {i.id: i for i in items}
     for member in store.items_by_story(stories):
         by_id.setdefault(member.id, member)
+    for item_id, correction in store.corrections(by_id).items():  # the editors' word wins
+        by_id[item_id] = correction.apply(by_id[item_id])
     profile_config = config.digest.profiles[profile]
     selection = select(
         sorted(by_id.values(), key=lambda i: i.id), week, profile, profile_config, config.publishers
@@ -77,6 +79,9 @@ def draft(
     digest_hash = content_hash(rendered)
     store.record_digest(
         week.label, profile, selection.count, digest_hash, [p.name for p in paths], now
+    )
+    store.record_digest_items(
+        week.label, profile, [e.item.id for s in selection.sections for e in s.entries]
     )
     return Drafted(week, profile, selection, rendered, paths, digest_hash, document)
 

@@ -8,9 +8,10 @@
   this week whose story's lead falls in another week still appears: its story gets an entry
   here too, led by its own members of this week, marked as a follow-up. No relevant item
   disappears from its own week because of a merge.
-- Feature (专题): at most ``feature_max`` items, chosen by ``is_feature_candidate`` (a strategy
-  item from a government body or agency whose title or first sentence names a major document)
-  and ranked like any section; each feature item is shown only there.
+- Feature (专题): the items the editors pinned there, then up to ``feature_max`` items chosen
+  by ``is_feature_candidate`` (a strategy item from a government body or agency whose title or
+  first sentence names a major document) among those the editors did not place elsewhere;
+  ranked like any section; each feature item is shown only there.
 - Within a section: score, then how many sources carried the story, then date, newest first.
 """
 
@@ -114,11 +115,14 @@ def select(
     entries = _stories(items, week, publishers)
     keys = [s.key for s in profile.sections]
     features: list[Entry] = []
-    if "feature" in keys and profile.feature_max:
+    if "feature" in keys:
+        # the editors' pins first (``feedback ITEM section=feature``, a published issue's 专题)
+        pinned = sorted((e for e in entries if e.item.pinned == "feature"), key=rank_key)
         candidates = sorted(
-            (e for e in entries if is_feature_candidate(e, publishers)), key=rank_key
+            (e for e in entries if not e.item.pinned and is_feature_candidate(e, publishers)),
+            key=rank_key,
         )
-        features = candidates[: profile.feature_max]
+        features = pinned + candidates[: max(profile.feature_max - len(pinned), 0)]
     chosen = {e.item.id for e in features}
     by_section: dict[str, list[Entry]] = defaultdict(list)
     by_section["feature"] = features

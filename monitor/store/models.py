@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -161,8 +162,23 @@ class DigestRow(Base):
     item_count: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64))
     files: Mapped[list[str]] = mapped_column(JSON, default=list)
+    item_ids: Mapped[list[int] | None] = mapped_column(JSON)  # the entries the editors saw
 
     __table_args__ = (UniqueConstraint("week", "profile", name="uq_digests_week_profile"),)
+
+
+class LearnedIssueRow(Base):
+    """A published issue ``monitor learn`` read (once: the key is a hash of its entries)."""
+
+    __tablename__ = "learned_issues"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    week: Mapped[str] = mapped_column(String(8))
+    profile: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class Outgoing:
@@ -230,6 +246,10 @@ class FeedbackRow(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
     verdict: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # "editor" (monitor feedback), "learn:<issue key>" (monitor learn); weak: dropped from a
+    # published issue, a weaker label than an explicit correction
+    origin: Mapped[str] = mapped_column(String(64), default="editor", server_default="editor")
+    weak: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ZhDraftRow(Base):

@@ -15,15 +15,14 @@ from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.classify.dataset import Example
 from monitor.config import Publisher
 from monitor.errors import StoreError
 from monitor.items import Classification, Entry, Mention, StoredItem
 from monitor.store.db import make_engine, upgrade
 from monitor.store.drafts import ZhDraftStore
+from monitor.store.feedback import FeedbackStore
 from monitor.store.models import (
     DigestRow,
-    FeedbackRow,
     ItemRow,
     ItemSourceRow,
     SourceRow,
@@ -36,7 +35,7 @@ from monitor.stories.features import Profile
 log = logging.getLogger(__name__)
 
 
-class Store(SourceStateStore, ZhDraftStore):
+class Store(SourceStateStore, ZhDraftStore, FeedbackStore):
     def __init__(
         self,
         url: str,
@@ -194,55 +193,6 @@ class Store(SourceStateStore, ZhDraftStore):
         with self.session() as s:
             row = s.get(ItemRow, item_id)
             return self._stored(s, [row])[0] if row else None
-
-    # -- feedback -------------------------------------------------------------------------------
-
-    def add_feedback(self, item_id: int, verdict: str, now: datetime) -> None:
-        with self.session() as s:
-            s.add(FeedbackRow(item_id=item_id, verdict=verdict, created_at=now))
-
-    def feedback_examples(self, hints: dict[str, str | None] | None = None) -> list[Example]:
-        """One labeled example per item with feedback, and per other member of its story (a
-        story is one announcement: the verdict holds for its coverage too, unless an item has
-        a verdict of its own); the latest verdict of each kind wins."""
-        hints = hints or {}
-        with self.session() as s:
-            rows = s.execute(
-                select(FeedbackRow.item_id, FeedbackRow.verdict).order_by(FeedbackRow.id)
-            ).all()
-            verdicts: dict[int, dict[str, str]] = {}
-            for item_id, verdict in rows:
-                key = "section" if verdict.startswith("section=") else "label"
-                verdicts.setdefault(item_id, {})[key] = verdict.removeprefix("section=")
-            story = func.coalesce(ItemRow.story_id, ItemRow.id)
-            judged = dict(
-                s.execute(select(ItemRow.id, story).where(ItemRow.id.in_(verdicts))).all()
-            )
-            members = s.execute(
-                select(ItemRow.id, story).where(story.in_(set(judged.values())))
-            ).all()
-            by_story = {story_id: verdicts[item_id] for item_id, story_id in judged.items()}
-            for item_id, story_id in members:
-                verdicts.setdefault(item_id, by_story[story_id])
-            examples = []
-            for item in self._stored(s, s.scalars(select(ItemRow).where(ItemRow.id.in_(verdicts)))):
-                given = verdicts[item.id]
-                label = {"relevant": "1", "irrelevant": "0"}.get(given.get("label", ""), "1")
-                source = item.mentions[0].source_id if item.mentions else ""
-                examples.append(
-                    Example(
-                        title=item.title,
-                        summary=item.summary,
-                        publisher=item.publisher,
-                        label=label,
-                        section=given.get("section") or item.section,
-                        date=str(item.published_date or item.first_seen_at.date()),
-                        url=item.url,
-                        section_hint=hints.get(source),
-                        origin="feedback",
-                    )
-                )
-            return examples
 
     # -- digests --------------------------------------------------------------------------------
 

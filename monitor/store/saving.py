@@ -164,11 +164,11 @@ def _values(key: str, entry: Entry, decision: Classification, now: datetime) -> 
         "updated_at": now,
         "fingerprint": fingerprint(entry.title, entry.summary),
         "article_checked_at": now if entry.article_checked else None,
-        **_decision(decision),
+        **decision_values(decision),
     }
 
 
-def _decision(decision: Classification) -> dict[str, Any]:
+def decision_values(decision: Classification) -> dict[str, Any]:
     return {
         "relevant": decision.relevant,
         "score": decision.score,
@@ -231,7 +231,7 @@ def _update(
     new_print = fingerprint(entry.title, entry.summary)
     if new_print != row.fingerprint and own:
         row.title, row.summary, row.fingerprint = entry.title, entry.summary, new_print
-        for name, value in _decision(decision).items():
+        for name, value in decision_values(decision).items():
             setattr(row, name, value)
         changed = True
     elif new_print != row.fingerprint:
@@ -242,7 +242,7 @@ def _update(
         if (title, summary) != (row.title, row.summary):
             row.title, row.summary = title, summary
             if decision.score >= row.score:  # else keep the decision made on the fuller text
-                values = {**_decision(decision), "topics": topics}
+                values = {**decision_values(decision), "topics": topics}
             changed = True
         if topics != list(row.topics):
             changed = True
