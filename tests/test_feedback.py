@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
@@ -162,3 +163,45 @@ def test_corrections_reach_the_draft_at_once_and_survive_training(
     assert "classified again the" in trained.output
     assert runner.invoke(cli, week, env=env).exit_code == 0
     assert entries_by_section(draft) == after  # the explicit correction still wins
+
+
+def test_a_sent_digest_changes_only_when_resent(
+    tmp_path: Path, db_url: str, site: HTTPServer, mailserver: Any
+) -> None:
+    serve(site, "/ukri/feed/", data("ukri_wordpress_feed.xml"), "application/rss+xml")
+    cfg = base_config(sources=[source("ukri-news", "rss", site.url_for("/ukri/feed/"), "ukri")])
+    cfg["digest"]["profiles"]["cas"]["recipients"] = ["editor@example.org"]
+    env = env_for(tmp_path, db_url, write_config(tmp_path / "sources.yaml", cfg)) | {
+        "MONITOR_SMTP_HOST": "127.0.0.1",
+        "MONITOR_SMTP_PORT": str(mailserver.port),
+        "MONITOR_SMTP_TLS": "none",
+    }
+    runner = CliRunner()
+    assert runner.invoke(cli, ["poll"], env=env).exit_code == 0
+    send = ["digest", "--week", "2024-W39", "--profile", "cas", "--send"]
+    assert runner.invoke(cli, send, env=env).exit_code == 0
+    first = mailserver.wait_for(1)[0].message.get_body(("plain",)).get_content()
+    draft = tmp_path / "d" / "2024-W39.cas.md"
+    dropped = next(t for titles in entries_by_section(draft).values() for t in titles)
+    assert dropped in first
+    store = Store(db_url)
+    item = next(
+        i
+        for i in store.items_in_period(
+            date(2024, 9, 23),
+            date(2024, 9, 29),
+            datetime(2024, 9, 23, tzinfo=UTC),
+            datetime(2024, 9, 30, tzinfo=UTC),
+        )
+        if i.title == dropped
+    )
+    store.close()
+    assert runner.invoke(cli, ["feedback", str(item.id), "irrelevant"], env=env).exit_code == 0
+    trained = runner.invoke(cli, ["train"], env=env)
+    assert "classified again the" in trained.output
+    again = runner.invoke(cli, send, env=env)
+    assert "already sent" in again.output and len(mailserver.received) == 1  # nothing behind
+    resent = runner.invoke(cli, [*send, "--resend"], env=env)
+    assert resent.exit_code == 0, resent.output
+    second = mailserver.wait_for(2)[1].message.get_body(("plain",)).get_content()
+    assert dropped not in second  # the corrected digest, when the editors ask for it
