@@ -13,9 +13,7 @@ XML cannot hold; only http(s) URLs become links. Scores and selection reasons ar
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -34,7 +32,7 @@ from docx.styles.style import CharacterStyle, ParagraphStyle
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
-from monitor.digest.render import safe_url
+from monitor.digest.render import safe_url, write_atomic
 from monitor.digest.view import DigestView, ItemView, Related, SectionView
 
 LAYOUTS = ("cas", "zj", "idei")
@@ -89,20 +87,9 @@ def render_docx(view: DigestView, layout: str, issue: int | None = None) -> byte
 
 
 def write_docx(data: bytes, directory: Path, week: str, profile: str) -> Path:
-    """Write ``{week}.{profile}.docx`` via a temporary file in the same directory and a rename."""
+    """Write ``{week}.{profile}.docx`` atomically (a temporary file in the same directory)."""
     path = directory / f"{week}.{profile}.docx"
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).chmod(0o644)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, data)
     return path
 
 

@@ -27,6 +27,7 @@ import httpx
 from monitor.config import Publisher
 from monitor.drafting.skeleton import full_name, headline_actor
 from monitor.errors import MonitorError
+from monitor.months import MONTHS
 from monitor.stories.facts import amounts, normalise_text, percents
 
 log = logging.getLogger(__name__)
@@ -300,27 +301,7 @@ def _tidy(text: str) -> str:
 # ------------------------------------------------------------------------------------- guard
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _ZH_DATE = re.compile(r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        (
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sept", "sep"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ),
-        start=1,
-    )
-    for name in names
-}
+_MONTHS = MONTHS
 _MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _EN_MONTH_DAY = re.compile(
     rf"\b(?P<m>{_MONTH_RE})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(?P<y>\d{{4}}))?",
