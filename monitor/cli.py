@@ -547,14 +547,30 @@ def sources_check(ctx: click.Context) -> None:
         f"{len(config.topics)} topics, {len(config.digest.profiles)} profiles",
         highlight=False,
     )
+    from monitor.http.browser import check as browser_check
+
+    for warning in browser_check(config.sources):
+        err.print(f"warning: {warning}", markup=False, highlight=False)
 
 
 @sources.command("try")
-@click.argument("source_id")
+@click.argument("source_id", metavar="ID|URL")
 @click.pass_context
 @_errors
 def sources_try(ctx: click.Context, source_id: str) -> None:
-    """Fetch and parse one source; show its items and their classification; store nothing."""
+    """Fetch and parse one source (its id, or the URL of a page not in the configuration, as
+    `sources add` does); show its items and their classification; store nothing."""
+    from monitor.cli_sources import add_source, print_items
+    from monitor.sources.discover import looks_like_url
+
+    if looks_like_url(source_id):
+        url = source_id.strip()
+        configured = load_config(ctx.obj["config"]).sources
+        known = next((s.id for s in configured if s.url == url), None)
+        if known is None:
+            add_source(ctx, url)
+            return
+        source_id = known
     with _app(ctx) as app:
         _check_ids(app, (source_id,))
         result = app.try_source(source_id)
@@ -570,23 +586,7 @@ def sources_try(ctx: click.Context, source_id: str) -> None:
         )
         for warning in result.warnings:
             out.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-        for number, (entry, decision) in enumerate(
-            zip(result.entries, result.decisions, strict=True), start=1
-        ):
-            verdict = "[green]relevant[/]" if decision.relevant else "[dim]not relevant[/]"
-            out.print(
-                f"\n[bold]{number}.[/] {entry.published_date or '—'} ({entry.date_source})  "
-                f"{verdict} {decision.score:.2f}  {decision.section}  "
-                f"{', '.join(decision.topics) or '-'}",
-                highlight=False,
-            )
-            out.print(f"   {entry.title}", markup=False, highlight=False)
-            out.print(f"   {entry.url}", markup=False, highlight=False)
-            out.print(f"   story: {_story_note(*stories[number - 1])}", highlight=False)
-            if entry.date_note:
-                out.print(f"   note: {entry.date_note}", markup=False, highlight=False)
-            for reason in decision.why:
-                out.print(f"   why: {reason}", markup=False, highlight=False)
+        print_items(result.entries, result.decisions, stories)
 
 
 def _story_note(item_id: int | None, story_id: int | None) -> str:
@@ -682,4 +682,4 @@ def main() -> None:
     cli(prog_name="monitor")
 
 
-from monitor import cli_learn  # noqa: E402, F401  (registers `monitor learn`)
+from monitor import cli_learn, cli_sources  # noqa: E402, F401  (register `learn`, `sources add`...)

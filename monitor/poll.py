@@ -21,6 +21,7 @@ from monitor.config import SourceConfig
 from monitor.errors import FetchCancelledError, FetchError, MonitorError, StoreError
 from monitor.extract import Article, extract_article
 from monitor.http import Fetched, HttpClient
+from monitor.http.browser import fetcher
 from monitor.items import Classification, Entry
 from monitor.normalise import with_article
 from monitor.parsing import Parsed, Parser
@@ -84,7 +85,7 @@ def fetch_source(
     started = clock()
     fetched = None
     try:
-        fetched = client.get(
+        fetched = fetcher(client, source)(  # client.get, or rendered when browser: true
             source.url,
             etag=state.etag,
             last_modified=state.last_modified,

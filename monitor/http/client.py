@@ -5,11 +5,15 @@
   together) and, on top, the caller's own deadline (a poll's); a body trickled byte by byte is
   cut off at the deadline, not accepted minutes later;
 - connect and read timeouts per attempt; quick retries with exponential backoff for connection
-  failures and 5xx without ``Retry-After``, within the deadline; a read timeout is not retried;
+  failures and 5xx without ``Retry-After``, within the deadline; a read timeout is not retried,
+  nor a host name that does not resolve or an unreachable network (offline: one quick failure,
+  ``DNS: name does not resolve: HOST`` or ``network unreachable``);
 - ``Retry-After`` (429, 503) is never slept on: the error carries it and the scheduler polls the
   source again after it;
 - conditional GET (ETag / Last-Modified): a 304 comes back as ``not_modified`` with no body;
-- robots.txt (RFC 9309 via protego), cached per origin, its Crawl-delay honoured;
+- robots.txt (RFC 9309 via protego), cached per origin, its Crawl-delay honoured; a host that
+  cannot be reached at all (DNS, network, connection refused) fails as itself, not as a
+  robots.txt verdict;
 - per-host concurrency and delay between requests, the slot held only while on the wire;
 - a cap on the decoded body (gzip bombs are refused at the cap); at most ``max_redirects``
   redirects, http(s) only, each hop checked against robots.txt and the address guard
@@ -24,7 +28,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import errno
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -37,13 +43,14 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from monitor import __version__
 from monitor.config import HttpConfig
 from monitor.errors import FetchCancelledError, FetchError
 from monitor.http.body import ACCEPT_ENCODING, BadEncodingError, Decoder, TooLargeError
-from monitor.http.guard import GuardedBackend, Policy, PrivateAddressError, check_host
+from monitor.http.guard import GuardedBackend, Policy, PrivateAddressError, refusal, resolve
 from monitor.http.polite import Hosts, Robots, RobotsCache, Sleep, parse_robots
 
 log = logging.getLogger(__name__)
@@ -84,6 +91,11 @@ class _Answer:
     headers: httpx.Headers
     content: bytes
     charset: str | None
+
+
+class HostFailedError(FetchError):
+    """Nothing reached the host: its name does not resolve, the network is unreachable, the
+    connection was refused or timed out. The host's own failure, never a robots.txt verdict."""
 
 
 class _RetryableError(Exception):
@@ -270,14 +282,28 @@ class HttpClient:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError(url, "only http(s) URLs are fetched")
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        reason = await check_host(self.policy, parts.hostname, port)
+        await self._check_address(url, parts.hostname, port)
+        if robots and self.config.respect_robots:
+            try:
+                rules = await self._robots.rules(_origin(url))
+            except HostFailedError as e:  # robots.txt was never reached: the host failed
+                raise HostFailedError(url, e.reason) from e
+            refused = rules.refusal(url, self.user_agent)
+            if refused:
+                raise FetchError(url, refused)
+
+    async def _check_address(self, url: str, host: str, port: int) -> None:
+        """Resolve ``host``, failing at once (no retries) when its name does not resolve, and
+        refuse it when it resolves to an address the policy forbids. Resolving here, before
+        robots.txt is asked for, keeps a slow or absent DNS from passing for a robots.txt
+        verdict (that fetch has its own, shorter, time limit)."""
+        try:
+            addresses = await resolve(host, port)
+        except httpcore.ConnectError as e:
+            raise HostFailedError(url, _unreachable(e, host) or f"connection failed: {e}") from e
+        reason = None if self.policy.allow_all else refusal(self.policy, host, addresses)
         if reason:
             raise FetchError(url, reason)
-        if robots and self.config.respect_robots:
-            rules = await self._robots.rules(_origin(url))
-            refusal = rules.refusal(url, self.user_agent)
-            if refusal:
-                raise FetchError(url, refusal)
 
     async def _with_retries(
         self, url: str, headers: dict[str, str], cap: int, *, retries: bool
@@ -356,6 +382,8 @@ class HttpClient:
                 answer, _ = await self._follow(url, headers, ROBOTS_MAX_BYTES, robots=False)
         except TimeoutError:
             return Robots(None, now, "connection failed (robots.txt): timed out")
+        except HostFailedError:
+            raise  # no answer from the host at all: its failure, not a robots.txt verdict
         except FetchError as e:
             if e.status is not None and 400 <= e.status < 500:
                 return Robots(None, now)
@@ -384,21 +412,46 @@ def httpx_pool(policy: Policy, tls: ssl.SSLContext) -> Any:
 
 @contextmanager
 def _mapped(url: str, what: str) -> Iterator[None]:
-    """httpx's exceptions → FetchError (final) or _RetryableError (worth another attempt)."""
+    """httpx's exceptions → FetchError (final) or _RetryableError (worth another attempt).
+
+    A name that does not resolve and an unreachable network are final: retrying within seconds
+    cannot help, and offline every source would wait out its back-off."""
     try:
         yield
     except httpx.ReadTimeout as e:
         raise FetchError(url, "timed out: the server stopped answering") from e
     except httpx.TimeoutException as e:
-        raise _RetryableError(FetchError(url, f"timed out: {type(e).__name__}")) from e
+        failed = HostFailedError if isinstance(e, httpx.ConnectTimeout) else FetchError
+        raise _RetryableError(failed(url, f"timed out: {type(e).__name__}")) from e
     except httpx.HTTPError as e:
         cause = _root_cause(e)
         if isinstance(cause, PrivateAddressError):
             raise FetchError(url, str(cause)) from e
+        unreachable = _unreachable(e, urlsplit(url).hostname or "")
+        if unreachable:
+            raise HostFailedError(url, unreachable) from e
         reason = f"{what}: {str(cause) or type(cause).__name__}"
+        if isinstance(e, httpx.ConnectError):
+            raise _RetryableError(HostFailedError(url, reason)) from e
         if isinstance(e, httpx.TransportError):
             raise _RetryableError(FetchError(url, reason)) from e
         raise FetchError(url, reason) from e
+
+
+def _unreachable(error: BaseException, host: str) -> str | None:
+    """Why connecting failed, when it is because ``host``'s name does not resolve or the
+    network is unreachable (from every address tried); else None."""
+    for link in _chain(error):
+        if isinstance(link, socket.gaierror):
+            return f"DNS: name does not resolve: {host} ({link.strerror or link})"
+        if isinstance(link, UnicodeError):  # IDNA: not a name a resolver could look up
+            return f"DNS: name does not resolve: {host} (not a valid host name)"
+        if isinstance(link, BaseExceptionGroup):  # several addresses tried (happy eyeballs)
+            found = [_unreachable(sub, host) for sub in link.exceptions]
+            return found[0] if found and all(found) else None
+        if isinstance(link, OSError) and link.errno == errno.ENETUNREACH:
+            return "network unreachable"
+    return None
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -429,11 +482,15 @@ def _origin(url: str) -> str:
 
 
 def _root_cause(error: BaseException) -> BaseException:
+    *_, root = _chain(error)
+    return root
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and its causes (or contexts), outermost first."""
+    current: BaseException | None = error
     seen = set()
-    while id(error) not in seen:
-        seen.add(id(error))
-        nxt = error.__cause__ or error.__context__
-        if nxt is None:
-            break
-        error = nxt
-    return error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__

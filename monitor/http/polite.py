@@ -75,7 +75,12 @@ class Robots:
 
 @dataclass
 class RobotsCache:
-    """robots.txt per origin, fetched once however many requests ask at the same time."""
+    """robots.txt per origin, fetched once however many requests ask at the same time.
+
+    ``fetch`` returns the rules, a verdict included (an unreadable robots.txt disallows all,
+    RFC 9309), which are cached; when the host itself cannot be reached (its name does not
+    resolve, the network is down, the connection is refused) ``fetch`` raises instead: there
+    is no verdict to cache, and the next request asks again."""
 
     fetch: Callable[[str], Awaitable[Robots]]  # origin → its rules
     clock: Callable[[], float]

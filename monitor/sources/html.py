@@ -54,6 +54,9 @@ class Selectors(Model):
 
 class HtmlSource(SourceConfig):
     selectors: Selectors
+    # Render the page in headless Chromium before the selectors run, for listings built by
+    # JavaScript (monitor.http.browser; the ``browser`` extra and Debian's chromium).
+    browser: bool = False
 
 
 class HtmlKind:
