@@ -205,25 +205,47 @@ def _rounded(value: float, digits: int) -> tuple[float, float]:
     return round(value / unit) * unit, math.floor(value / unit) * unit
 
 
+_DIGIT = re.compile(r"\d")
+_PREFIX_REACH = max(len(p) for p in _CURRENCY_PREFIX) + 1  # "us $" and a space before a number
+
+
+def _first_digit(text: str) -> int:
+    found = _DIGIT.search(text)
+    return found.start() if found else -1
+
+
 def _to_float(number: str) -> float:
     return float(number.replace(",", "").replace("，", ""))
 
 
 def amounts(text: str) -> list[Amount]:
     """Every sum of money in ``text``, in order of appearance, without repeats."""
-    text = normalise_text(text)
+    return _amounts(normalise_text(text))[0]
+
+
+def _amounts(text: str) -> tuple[list[Amount], list[tuple[int, int]]]:
+    """The sums of money in normalised ``text``, and where every phrase of money is (each
+    pattern's matches, overlapping or not: what ``numbers`` leaves out)."""
     found: list[tuple[int, Amount]] = []
+    spans: list[tuple[int, int]] = []
+    first = _first_digit(text)
+    if first < 0:
+        return [], spans
     taken: list[tuple[int, int]] = []
-    for match in _EN_PREFIXED.finditer(text):
+    # every phrase of money has a number: no match starts before the first digit (less the
+    # longest currency prefix and a space); lookbehinds still see the text before ``pos``
+    for match in _EN_PREFIXED.finditer(text, max(0, first - _PREFIX_REACH)):
         scale = _SCALE_WORD.get((match["scale"] or "").lower(), 1.0)
         currency = _CURRENCY_PREFIX[re.sub(r"\s+", " ", match["cur"].lower())]
         found.append((match.start(), _amount(match["num"], scale, currency)))
         taken.append(match.span())
+    spans += taken
     for pattern, scales, currencies in (
         (_EN_SUFFIXED, _SCALE_WORD, _CURRENCY_SUFFIX),
         (_CJK_AMOUNT, _CJK_SCALE, _CJK_CURRENCY),
     ):
-        for match in pattern.finditer(text):
+        for match in pattern.finditer(text, first):
+            spans.append(match.span())
             if any(s < match.end() and match.start() < e for s, e in taken):
                 continue
             scale = scales.get((match["scale"] or "").lower(), 1.0)
@@ -233,7 +255,7 @@ def amounts(text: str) -> list[Amount]:
     unique: dict[Amount, None] = {}
     for _, amount in sorted(found):
         unique.setdefault(amount)
-    return list(unique)
+    return list(unique), spans
 
 
 def _amount(number: str, scale: float, currency: str) -> Amount:
@@ -259,8 +281,14 @@ _CJK_NOT_COUNT = re.compile(r"^\s*(?:年|月|日|号|時|时|点|时代|世纪|�
 
 def percents(text: str) -> set[float]:
     """Percentages in ``text`` ("25%", "50 percent", "百分之十" is not read)."""
-    text = normalise_text(text)
-    values = {_to_float(m["num"]) for m in _PERCENT.finditer(text)}
+    return _percents(normalise_text(text))
+
+
+def _percents(text: str) -> set[float]:
+    first = _first_digit(text)
+    if first < 0:
+        return set()
+    values = {_to_float(m["num"]) for m in _PERCENT.finditer(text, first)}
     values |= {_to_float(m["num"]) for m in _CJK_PERCENT.finditer(text)}
     return values
 
@@ -269,9 +297,12 @@ def numbers(text: str) -> set[int]:
     """Other significant whole numbers (counts such as "25 projects", "14个州"): not years,
     days of a date, amounts of money, percentages, or 0 and 1."""
     text = normalise_text(text)
-    money = [m.span() for p in (_EN_PREFIXED, _EN_SUFFIXED, _CJK_AMOUNT) for m in p.finditer(text)]
+    return _numbers(text, _amounts(text)[1])
+
+
+def _numbers(text: str, money: list[tuple[int, int]]) -> set[int]:
     found: set[int] = set()
-    for match in _BARE_NUMBER.finditer(text):
+    for match in _BARE_NUMBER.finditer(text, max(_first_digit(text), 0)):
         if "." in match["num"] or any(s <= match.start() < e for s, e in money):
             continue
         value = int(_to_float(match["num"]))
@@ -448,7 +479,10 @@ _COMMON = frozenset(
 
 def acronyms(text: str) -> set[str]:
     """Acronyms and camel-case short names: NSF, DoD, CHIPS, A*STAR, HREE."""
-    text = normalise_text(text)
+    return _acronyms(normalise_text(text))
+
+
+def _acronyms(text: str) -> set[str]:
     found = set()
     for match in _ACRONYM.finditer(text):
         word = match[1]
@@ -460,7 +494,10 @@ def acronyms(text: str) -> set[str]:
 def names(text: str) -> set[str]:
     """Capitalised words that may name something (companies, places, programmes), lowercased,
     without the words that headlines capitalise by style: "albemarle", "mountain", "nordtech"."""
-    text = normalise_text(text)
+    return _names(normalise_text(text))
+
+
+def _names(text: str) -> set[str]:
     return {w.lower() for w in _NAME_WORD.findall(text) if len(w) >= 3 and w.lower() not in _COMMON}
 
 
@@ -488,15 +525,16 @@ class Facts:
 
 def extract(texts: Iterable[str], glossary: Glossary | None = None) -> Facts:
     """The facts of an item from its title, summary and (bounded) article text."""
-    text = "\n".join(t for t in texts if t)
-    glossary = glossary or Glossary.builtin()
+    joined = "\n".join(t for t in texts if t)
+    text = normalise_text(joined)  # once: each step below reads the same normalised text
+    found, money = _amounts(text)
     return Facts(
-        amounts=tuple(amounts(text)),
-        percents=frozenset(percents(text)),
-        numbers=frozenset(numbers(text)),
-        acronyms=frozenset(acronyms(text)),
-        names=frozenset(names(text)),
-        entities=frozenset(glossary.keys_in(text)),
+        amounts=tuple(found),
+        percents=frozenset(_percents(text)),
+        numbers=frozenset(_numbers(text, money)),
+        acronyms=frozenset(_acronyms(text)),
+        names=frozenset(_names(text)),
+        entities=frozenset((glossary or Glossary.builtin()).keys_in(joined)),
     )
 
 
