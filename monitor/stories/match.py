@@ -96,6 +96,7 @@ class _Query:
     idf: dict[str, float]
     norm: float
     neutral_norm: float
+    squared: dict[str, float] = field(default_factory=dict)  # IDF squared, for the cosines
 
 
 @dataclass
@@ -178,8 +179,9 @@ class StoryIndex:
         return _Entry(doc.item_id, story_id, doc.source_id, day, dated, prof, prof.neutral())
 
     def _query(self, entry: _Entry) -> _Query:
-        idf = {f: self._idf(f) for f in entry.profile.counts}
-        return _Query(entry, idf, _norm(entry.profile.counts, idf), _norm(entry.neutral, idf))
+        idf = self._idfs(entry.profile.counts)
+        norm, neutral_norm = _norm(entry.profile.counts, idf), _norm(entry.neutral, idf)
+        return _Query(entry, idf, norm, neutral_norm, {f: v**2 for f, v in idf.items()})
 
     def _remove(self, item_id: int) -> None:
         entry = self._entries.pop(item_id)
@@ -199,6 +201,29 @@ class StoryIndex:
                 del sources[entry.source_id]
             if not sources:
                 del self._story_sources[entry.story_id]
+
+    def _idfs(self, features: Iterable[str]) -> dict[str, float]:
+        """``_idf`` of each feature (the same values, computed together)."""
+        count = len(self._entries)
+        if abs(count - self._idf_size) * 20 > max(count, 100):
+            self._idf_cache.clear()
+            self._idf_size = count
+        cache, df = self._idf_cache, self._df
+        size, frequency = background()
+        total = count + size + 20
+        out = {}
+        for feature in features:
+            indexed = df.get(feature, 0)
+            cached = cache.get(feature)
+            if cached is not None:
+                value, then = cached
+                if then == indexed or (then >= 8 and abs(indexed - then) * 8 <= then):
+                    out[feature] = value
+                    continue
+            value = math.log(total / (indexed + frequency.get(feature, 0) + 1))
+            cache[feature] = (value, indexed)
+            out[feature] = value
+        return out
 
     def _idf(self, feature: str) -> float:
         """Document frequency in the index plus in a background corpus of agency news (the
@@ -224,23 +249,28 @@ class StoryIndex:
     def _candidates(self, query: _Query) -> Iterable[_Entry]:
         # only features some indexed item has can find it; the rarest of them are looked up
         counts = query.entry.profile.counts
-        weights = {f: w * query.idf[f] for f, w in counts.items() if f in self._postings}
-        ranked = sorted(weights, key=lambda f: (-weights[f], f))
-        neutral = [f for f in ranked if f.startswith(("amt:", "pct:", "acr:", "name:", "org:"))]
-        lookup = dict.fromkeys(ranked[: self.tuning.query_features] + neutral[:8])
+        postings, idf = self._postings, query.idf
+        weights = {f: w * idf[f] for f, w in counts.items() if f in postings}
+        ranked = sorted(weights.items(), key=_heaviest)
+        neutral = []
+        for f, _ in ranked:
+            if f.startswith(_LOOKED_UP):
+                neutral.append(f)
+                if len(neutral) == 8:
+                    break
+        lookup = dict.fromkeys([f for f, _ in ranked[: self.tuning.query_features]] + neutral)
         hits: dict[int, float] = {}
+        get = hits.get
         read = self.tuning.posting_read
         for feature in lookup:
             weight = weights[feature]
-            for item_id in islice(reversed(self._postings[feature]), read):  # newest first
-                hits[item_id] = hits.get(item_id, 0.0) + weight
+            for item_id in islice(reversed(postings[feature]), read):  # newest first
+                hits[item_id] = get(item_id, 0.0) + weight
         # a candidate sharing little of the new item's distinctive weight cannot reach the
         # threshold: only the best sharers are confirmed by the finer check
         floor = self.tuning.min_shared * sum(weights[f] for f in lookup)
-        best = heapq.nlargest(self.tuning.confirm_limit, hits.items(), key=lambda kv: kv[1])
-        for item_id, shared in best:
-            if shared < floor:
-                break
+        enough = [kv for kv in hits.items() if kv[1] >= floor]
+        for item_id, _ in heapq.nlargest(self.tuning.confirm_limit, enough, key=_shared):
             yield self._entries[item_id]
 
     def _eligible(self, query: _Entry, candidate: _Entry) -> bool:
@@ -258,7 +288,7 @@ class StoryIndex:
         size = len(self._entries)
         if entry.weighed_at >= 0 and entry.weighed_at * 4 >= size and size * 4 >= entry.weighed_at:
             return
-        idf = {f: self._idf(f) for f in entry.profile.counts}
+        idf = self._idfs(entry.profile.counts)
         entry.norm, entry.neutral_norm = _norm(entry.profile.counts, idf), _norm(entry.neutral, idf)
         entry.weighed_at = size
 
@@ -269,14 +299,20 @@ class StoryIndex:
         cross = query.profile.cjk != candidate.profile.cjk
         if cross:
             cosine = _cosine(
-                query.neutral, new.idf, new.neutral_norm, candidate.neutral, candidate.neutral_norm
+                query.neutral,
+                new.squared,
+                new.neutral_norm,
+                candidate.neutral,
+                candidate.neutral_norm,
             )
         else:
             counts = query.profile.counts
-            cosine = _cosine(counts, new.idf, new.norm, candidate.profile.counts, candidate.norm)
-        reasons = [f"{'facts ' if cross else ''}tf-idf {cosine:.2f}"]
+            cosine = _cosine(
+                counts, new.squared, new.norm, candidate.profile.counts, candidate.norm
+            )
         if cosine < tuning.min_cosine:
             return None, ()
+        reasons = [f"{'facts ' if cross else ''}tf-idf {cosine:.2f}"]
         score = cosine + _amount_effect(query.profile, candidate.profile, tuning, reasons)
         score = score * _percent_factor(query.profile, candidate.profile, tuning, reasons)
         shared = sorted(query.profile.orgs & candidate.profile.orgs)
@@ -286,6 +322,17 @@ class StoryIndex:
         if score < threshold:
             return None, ()
         return round(score, 4), tuple(reasons)
+
+
+_LOOKED_UP = ("amt:", "pct:", "acr:", "name:", "org:")  # looked up even when not the rarest
+
+
+def _heaviest(item: tuple[str, float]) -> tuple[float, str]:
+    return -item[1], item[0]
+
+
+def _shared(item: tuple[int, float]) -> float:
+    return item[1]
 
 
 @cache
@@ -315,16 +362,17 @@ def _norm(weights: Mapping[str, float], idf: Mapping[str, float]) -> float:
 
 def _cosine(
     a: Mapping[str, float],
-    idf: Mapping[str, float],
+    squared: Mapping[str, float],
     norm_a: float,
     b: Mapping[str, float],
     norm_b: float,
 ) -> float:
     """TF-IDF cosine of a new item ``a`` and an indexed one ``b``; the IDF is today's (of
-    ``a``'s features), ``b``'s norm that of when it was indexed (IDF drifts slowly)."""
+    ``a``'s features, ``squared``), ``b``'s norm that of when it was indexed (IDF drifts
+    slowly)."""
     if not norm_a or not norm_b:
         return 0.0
-    dot = sum(a[f] * b[f] * idf[f] ** 2 for f in a.keys() & b.keys())
+    dot = sum(a[f] * b[f] * squared[f] for f in a.keys() & b.keys())
     return min(dot / (norm_a * norm_b), 1.0)
 
 
