@@ -139,6 +139,7 @@ class StoryIndex:
         for candidate in self._candidates(query):
             if not self._eligible(entry, candidate):
                 continue
+            self._weigh(candidate)
             score, reasons = self._score(query, candidate)
             if score is None:
                 continue
@@ -246,7 +247,7 @@ class StoryIndex:
         self._idf_cache[feature] = (value, indexed)
         return value
 
-    def _candidates(self, query: _Query) -> Iterable[_Entry]:
+    def _candidates(self, query: _Query) -> list[_Entry]:
         # only features some indexed item has can find it; the rarest of them are looked up
         counts = query.entry.profile.counts
         postings, idf = self._postings, query.idf
@@ -270,8 +271,9 @@ class StoryIndex:
         # threshold: only the best sharers are confirmed by the finer check
         floor = self.tuning.min_shared * sum(weights[f] for f in lookup)
         enough = [kv for kv in hits.items() if kv[1] >= floor]
-        for item_id, _ in heapq.nlargest(self.tuning.confirm_limit, enough, key=_shared):
-            yield self._entries[item_id]
+        entries = self._entries
+        best = heapq.nlargest(self.tuning.confirm_limit, enough, key=_shared)
+        return [entries[item_id] for item_id, _ in best]
 
     def _eligible(self, query: _Entry, candidate: _Entry) -> bool:
         if candidate.source_id == query.source_id:
@@ -286,15 +288,16 @@ class StoryIndex:
         """(Re)compute an indexed item's norms when the index has grown or shrunk fourfold
         since they were computed (IDF drifts slowly, the more so with the background corpus)."""
         size = len(self._entries)
-        if entry.weighed_at >= 0 and entry.weighed_at * 4 >= size and size * 4 >= entry.weighed_at:
+        then = entry.weighed_at
+        if then >= 0 and then * 4 >= size and size * 4 >= then:
             return
         idf = self._idfs(entry.profile.counts)
         entry.norm, entry.neutral_norm = _norm(entry.profile.counts, idf), _norm(entry.neutral, idf)
         entry.weighed_at = size
 
     def _score(self, new: _Query, candidate: _Entry) -> tuple[float | None, tuple[str, ...]]:
+        """The match score of an eligible, weighed candidate (None: not the same story)."""
         tuning = self.tuning
-        self._weigh(candidate)
         query = new.entry
         cross = query.profile.cjk != candidate.profile.cjk
         if cross:
@@ -357,7 +360,10 @@ def story_profile(doc: StoryDoc, glossary: Glossary) -> Profile:
 
 
 def _norm(weights: Mapping[str, float], idf: Mapping[str, float]) -> float:
-    return math.sqrt(sum((w * idf[f]) ** 2 for f, w in weights.items()))
+    total: float = 0  # (a loop, not sum() over a generator: the same additions, faster)
+    for f, w in weights.items():
+        total += (w * idf[f]) ** 2
+    return math.sqrt(total)
 
 
 def _cosine(
@@ -372,7 +378,9 @@ def _cosine(
     slowly)."""
     if not norm_a or not norm_b:
         return 0.0
-    dot = sum(a[f] * b[f] * squared[f] for f in a.keys() & b.keys())
+    dot: float = 0
+    for f in a.keys() & b.keys():
+        dot += a[f] * b[f] * squared[f]
     return min(dot / (norm_a * norm_b), 1.0)
 
 
