@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import Publisher
-from monitor.stories import LeadCandidate, StoryDoc, StoryIndex, choose_lead, group
+from monitor.stories import LeadCandidate, StoryDoc, StoryIndex, Tuning, choose_lead, group
 from monitor.stories.cli_lines import group_lines
 from monitor.stories.evaluate import all_at_once, load_pairs, pairwise
 from monitor.stories.facts import Amount, acronyms, amounts, numbers, percents
@@ -215,6 +215,18 @@ def test_eviction_bounds_the_index() -> None:
     assert index.forget_before(date(2024, 1, 21)) == 20
     assert len(index) == 10
     assert index.match(doc(99, "x", "Item 3 about alloys", day="2024-01-04")) is None
+
+
+def test_common_words_do_not_find_candidates() -> None:
+    """A word more items carry than its postings keep finds no candidates; a rarer shared
+    word does, and the common one still counts in the cosine."""
+    index = StoryIndex(tuning=Tuning(posting_limit=3))
+    for n in range(4):
+        index.add(doc(n, f"s{n}", f"Vanadium {n}", day="2024-01-02"), n)
+    assert index.match(doc(9, "x", "Vanadium", day="2024-01-02")) is None
+    index.add(doc(5, "s5", "Vanadium Kestrelvale flow battery plant", day="2024-01-02"), 5)
+    found = index.match(doc(10, "y", "Vanadium Kestrelvale flow battery plant", day="2024-01-02"))
+    assert found is not None and found.story_id == 5
 
 
 def test_deterministic_whatever_the_input_order() -> None:

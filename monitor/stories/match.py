@@ -2,11 +2,12 @@
 reports a story already seen. Pure; no I/O.
 
 Candidates come from an inverted index on each item's most distinctive features (rare words,
-amounts, acronyms, names, organisations), within a date window, so the cost of one item stays
-flat as the index grows. Each candidate is confirmed by a finer check: the TF-IDF cosine of the
-two items (over the language-neutral facts only when one is Chinese or Japanese and the other
-is not), raised when the same amount of money or percentage appears in both and lowered when
-both name sums and none agree (a different award of one programme is a different story).
+amounts, acronyms, names, organisations; never words so common that their postings are full),
+within a date window, so the cost of one item stays flat as the index grows. Each candidate
+is confirmed by a finer check: the TF-IDF cosine of the two items (over the language-neutral
+facts only when one is Chinese or Japanese and the other is not), raised when the same amount
+of money or percentage appears in both and lowered when both name sums and none agree (a
+different award of one programme is a different story).
 Two items of the same source never join one story.
 """
 
@@ -68,7 +69,8 @@ class Tuning:
     percent_conflict: float = 0.7
     min_cosine: float = 0.12  # below this, no bonus makes a match
     query_features: int = 14  # distinctive features looked up per new item
-    posting_limit: int = 150  # most recent items kept per feature
+    posting_limit: int = 150  # most recent items kept per feature; features of more items
+    # than this are too common to find candidates by (they still count in the cosine)
     posting_read: int = 30  # of which the newest are read when looking up a new item
     confirm_limit: int = 10  # candidates confirmed by the finer check
     min_shared: float = 0.1  # of the looked-up weight a candidate must share to be confirmed
@@ -251,7 +253,10 @@ class StoryIndex:
         # only features some indexed item has can find it; the rarest of them are looked up
         counts = query.entry.profile.counts
         postings, idf = self._postings, query.idf
-        weights = {f: w * idf[f] for f, w in counts.items() if f in postings}
+        # a feature more items carry than its postings keep (a word every other item uses)
+        # finds only the latest of them: it still counts in the cosine, it is not looked up
+        common, df = self.tuning.posting_limit, self._df
+        weights = {f: w * idf[f] for f, w in counts.items() if f in postings and df[f] < common}
         ranked = sorted(weights.items(), key=_heaviest)
         neutral = []
         for f, _ in ranked:
