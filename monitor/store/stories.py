@@ -24,6 +24,7 @@ from monitor.store.models import ItemRow, ItemSourceRow
 from monitor.stories import StoryDoc, StoryIndex
 from monitor.stories.entries import TEXT_CHARS, doc_of
 from monitor.stories.features import Profile
+from monitor.stories.match import background
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,12 @@ class StoryMemory:
         self.loaded = False
         self._forgot_on: date | None = None
         self._lock = threading.RLock()
+
+    def prepare(self, session: Session) -> None:
+        """Load the index and weigh the background corpus now (a poll does this while its
+        first requests are on the wire), not when the first new item is stored."""
+        self.catch_up(session)
+        background()
 
     def catch_up(self, session: Session) -> None:
         """Learn the items stored since the last look (by this or another instance)."""
