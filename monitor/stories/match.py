@@ -155,13 +155,16 @@ class StoryIndex:
             self._remove(doc.item_id)
         entry = self._profiled.pop(doc.item_id, None) or self._entry(doc, story_id, features)
         entry.story_id = story_id
-        self._entries[doc.item_id] = entry
+        item_id = doc.item_id
+        self._entries[item_id] = entry
+        df, every, limit = self._df, self._postings, self.tuning.posting_limit
+        count, find = df.get, every.get
         for feature in entry.profile.counts:
-            self._df[feature] += 1
-            postings = self._postings.get(feature)
+            df[feature] = count(feature, 0) + 1
+            postings = find(feature)
             if postings is None:
-                postings = self._postings[feature] = deque(maxlen=self.tuning.posting_limit)
-            postings.append(doc.item_id)
+                postings = every[feature] = deque(maxlen=limit)
+            postings.append(item_id)
         self._story_sources.setdefault(story_id, Counter())[doc.source_id] += 1
         if doc.published and (self._latest is None or doc.published > self._latest):
             self._latest = doc.published
