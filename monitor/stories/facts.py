@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from monitor.stories.glossary import Glossary
@@ -209,9 +209,35 @@ _DIGIT = re.compile(r"\d")
 _PREFIX_REACH = max(len(p) for p in _CURRENCY_PREFIX) + 1  # "us $" and a space before a number
 
 
-def _first_digit(text: str) -> int:
-    found = _DIGIT.search(text)
-    return found.start() if found else -1
+@dataclass(frozen=True)
+class _Digits:
+    """Where a text's digits are: the only places a match of a pattern that begins with a
+    number can begin (``numbers_at`` tries those alone, not every position as ``finditer``)."""
+
+    every: list[int]
+    run_starts: list[int]  # digits after a non-digit
+
+    @classmethod
+    def of(cls, text: str) -> _Digits:
+        every = [m.start() for m in _DIGIT.finditer(text)]
+        return cls(every, [d for i, d in enumerate(every) if not i or every[i - 1] != d - 1])
+
+    def before_numbers(self, reach: int) -> list[int]:
+        """The positions up to ``reach`` before each number (where its prefix may begin)."""
+        return sorted({s - k for s in self.run_starts for k in range(1, reach + 1) if s >= k})
+
+
+def _matches_at(pattern: re.Pattern[str], text: str, starts: list[int]) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)`` when no match can begin elsewhere than at ``starts``
+    (ascending): the same matches, left to right, none overlapping the one before."""
+    end = 0
+    for start in starts:
+        if start < end:
+            continue
+        match = pattern.match(text, start)
+        if match is not None:
+            yield match
+            end = match.end()
 
 
 def _to_float(number: str) -> float:
@@ -226,15 +252,19 @@ def amounts(text: str) -> list[Amount]:
 def _amounts(text: str) -> tuple[list[Amount], list[tuple[int, int]]]:
     """The sums of money in normalised ``text``, and where every phrase of money is (each
     pattern's matches, overlapping or not: what ``numbers`` leaves out)."""
+    return _amounts_at(text, _Digits.of(text))
+
+
+def _amounts_at(text: str, digits: _Digits) -> tuple[list[Amount], list[tuple[int, int]]]:
     found: list[tuple[int, Amount]] = []
     spans: list[tuple[int, int]] = []
-    first = _first_digit(text)
-    if first < 0:
+    if not digits.every:
         return [], spans
     taken: list[tuple[int, int]] = []
-    # every phrase of money has a number: no match starts before the first digit (less the
-    # longest currency prefix and a space); lookbehinds still see the text before ``pos``
-    for match in _EN_PREFIXED.finditer(text, max(0, first - _PREFIX_REACH)):
+    # every phrase of money has a number: it begins at a digit, or at most a currency prefix
+    # and a space before the first digit of a number
+    prefixed = digits.before_numbers(_PREFIX_REACH)
+    for match in _matches_at(_EN_PREFIXED, text, prefixed):
         scale = _SCALE_WORD.get((match["scale"] or "").lower(), 1.0)
         currency = _CURRENCY_PREFIX[re.sub(r"\s+", " ", match["cur"].lower())]
         found.append((match.start(), _amount(match["num"], scale, currency)))
@@ -244,7 +274,7 @@ def _amounts(text: str) -> tuple[list[Amount], list[tuple[int, int]]]:
         (_EN_SUFFIXED, _SCALE_WORD, _CURRENCY_SUFFIX),
         (_CJK_AMOUNT, _CJK_SCALE, _CJK_CURRENCY),
     ):
-        for match in pattern.finditer(text, first):
+        for match in _matches_at(pattern, text, digits.every):
             spans.append(match.span())
             if any(s < match.end() and match.start() < e for s, e in taken):
                 continue
@@ -284,11 +314,11 @@ def percents(text: str) -> set[float]:
     return _percents(normalise_text(text))
 
 
-def _percents(text: str) -> set[float]:
-    first = _first_digit(text)
-    if first < 0:
+def _percents(text: str, digits: _Digits | None = None) -> set[float]:
+    digits = digits or _Digits.of(text)
+    if not digits.every:
         return set()
-    values = {_to_float(m["num"]) for m in _PERCENT.finditer(text, first)}
+    values = {_to_float(m["num"]) for m in _matches_at(_PERCENT, text, digits.every)}
     values |= {_to_float(m["num"]) for m in _CJK_PERCENT.finditer(text)}
     return values
 
@@ -297,12 +327,13 @@ def numbers(text: str) -> set[int]:
     """Other significant whole numbers (counts such as "25 projects", "14个州"): not years,
     days of a date, amounts of money, percentages, or 0 and 1."""
     text = normalise_text(text)
-    return _numbers(text, _amounts(text)[1])
+    digits = _Digits.of(text)
+    return _numbers(text, _amounts_at(text, digits)[1], digits)
 
 
-def _numbers(text: str, money: list[tuple[int, int]]) -> set[int]:
+def _numbers(text: str, money: list[tuple[int, int]], digits: _Digits) -> set[int]:
     found: set[int] = set()
-    for match in _BARE_NUMBER.finditer(text, max(_first_digit(text), 0)):
+    for match in _matches_at(_BARE_NUMBER, text, digits.every):
         if "." in match["num"] or any(s <= match.start() < e for s, e in money):
             continue
         value = int(_to_float(match["num"]))
@@ -527,11 +558,12 @@ def extract(texts: Iterable[str], glossary: Glossary | None = None) -> Facts:
     """The facts of an item from its title, summary and (bounded) article text."""
     joined = "\n".join(t for t in texts if t)
     text = normalise_text(joined)  # once: each step below reads the same normalised text
-    found, money = _amounts(text)
+    digits = _Digits.of(text)
+    found, money = _amounts_at(text, digits)
     return Facts(
         amounts=tuple(found),
-        percents=frozenset(_percents(text)),
-        numbers=frozenset(_numbers(text, money)),
+        percents=frozenset(_percents(text, digits)),
+        numbers=frozenset(_numbers(text, money, digits)),
         acronyms=frozenset(_acronyms(text)),
         names=frozenset(_names(text)),
         entities=frozenset((glossary or Glossary.builtin()).keys_in(joined)),
