@@ -9,10 +9,8 @@ loading the configuration and the classifier once.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
-import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -134,10 +132,6 @@ def _parse_in_worker(
     return parse_body(classifier, source, content, url, encoding, now, glossary)
 
 
-def _ready() -> None:
-    pass
-
-
 def _classify_in_worker(entries: list[Entry]) -> list[Classification]:
     assert _WORKER is not None
     return [classify_entry(_WORKER[0], e) for e in entries]
@@ -154,15 +148,6 @@ class PooledParser:
             initializer=_start_worker,
             initargs=(config_path, str(data_dir)),
         )
-        # start every worker now (each loads the configuration and the classifier, about a
-        # second), while the caller opens the store and the first requests are on the wire;
-        # from a thread: starting the forkserver and the processes takes the caller's time
-        threading.Thread(target=self._start, name="monitor-pool-start", daemon=True).start()
-
-    def _start(self) -> None:
-        with contextlib.suppress(RuntimeError):  # closed meanwhile
-            for _ in range(self.processes):
-                self._pool.submit(_ready)
 
     def parse(
         self, source: SourceConfig, content: bytes, url: str, encoding: str | None, now: datetime

@@ -43,9 +43,17 @@ class StoryMemory:
         self._lock = threading.RLock()
 
     def prepare(self, session: Session) -> None:
-        """Load the index and weigh the background corpus now (a poll does this while its
-        first requests are on the wire), not when the first new item is stored."""
-        self.catch_up(session)
+        """Weigh the background corpus and catch up now (a poll does this while its first
+        requests are on the wire), not when the first new item is stored; unless the index
+        is still to be loaded from recent items (a round may store nothing: then it is never
+        loaded, which takes the features of every recent item)."""
+        with self._lock:
+            if not self.loaded:
+                since = datetime.now(UTC) - self.window - timedelta(days=7)
+                recent = select(ItemRow.id).where(ItemRow.first_seen_at >= since).limit(1)
+                if session.execute(recent).first() is not None:
+                    return
+            self.catch_up(session)
         background()
 
     def catch_up(self, session: Session) -> None:
