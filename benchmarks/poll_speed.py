@@ -5,7 +5,9 @@
 A feed server (``feedserver.py``, its own process) serves ``--feeds`` RSS feeds of ``--items``
 distinct items each, answering every request after ``--latency`` seconds, on loopback
 addresses 127.0.0.1 to 127.0.0.64 (so that per-host limits are real: at most 2 requests at once
-per host). Measured, each in its own process, wall time and CPU (user + system):
+per host). Measured, each in its own process, wall time and CPU (user + system) of every
+process of the run (monitor's worker processes included: this script waits for them as their
+subreaper), and of the process started alone:
 
 1. the plain poller: requests + a pool of ``--concurrency`` threads + feedparser + sqlite3
    (insert or ignore), the yardstick;
@@ -20,6 +22,8 @@ parse CPU (feedparser over every body, one core) over 2 cores.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import os
 import resource
 import sqlite3
@@ -41,7 +45,8 @@ HOSTS = 64
 class Run:
     name: str
     wall: float
-    cpu: float
+    cpu: float  # all processes
+    main: float  # the process started (the others: its worker processes)
     items: int | None = None
 
 
@@ -68,15 +73,53 @@ def urls(args: argparse.Namespace, port: int) -> list[str]:
     return [f"http://127.0.0.{1 + n % HOSTS}:{port}/feed/{n}.xml" for n in range(args.feeds)]
 
 
-def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall and CPU seconds of a child process."""
+def subreaper() -> None:
+    """Become the parent of our orphaned descendants (Linux), so that the CPU of processes a
+    child leaves behind (the ``forkserver`` and the worker processes it forked: grandchildren,
+    never waited for by the child) is counted in ``RUSAGE_CHILDREN`` once they are reaped."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def _children(keep: set[int]) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in keep:
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = (entry / "stat").read_text()
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) == os.getpid():
+                found.add(int(entry.name))
+    return found
+
+
+def _cpu(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(
+    command: list[str], env: dict[str, str] | None = None, keep: set[int] | None = None
+) -> tuple[float, float, float]:
+    """Wall seconds of a child process; CPU seconds of it and of every process it started
+    (waited for once the child is done); CPU seconds of the child alone. ``keep``: our other
+    children (the feed server), not waited for."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - started
+    if child.returncode:
+        raise subprocess.CalledProcessError(child.returncode, command)
+    limit = time.monotonic() + 10
+    while (orphans := _children(keep or set())) and time.monotonic() < limit:
+        for pid in orphans:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.05)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    return wall, _cpu(after) - _cpu(before), _cpu(usage)
 
 
 def config(args: argparse.Namespace, port: int, path: Path) -> None:
@@ -126,6 +169,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
+    subreaper()
     expected = args.feeds * args.items
     runs: list[Run] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -134,20 +178,23 @@ def main() -> None:
         try:
             (work / "urls.txt").write_text("\n".join(urls(args, port)), encoding="utf-8")
             plain_db = work / "plain.db"
-            wall, cpu = timed(
+            servers = {server.pid}
+            wall, cpu, main = timed(
                 [
                     sys.executable,
                     str(HERE / "plain_poller.py"),
                     str(work / "urls.txt"),
                     str(plain_db),
                     str(args.concurrency),
-                ]
+                ],
+                keep=servers,
             )
             runs.append(
                 Run(
                     "plain poller (requests, threads, feedparser, sqlite3)",
                     wall,
                     cpu,
+                    main,
                     stored(plain_db),
                 )
             )
@@ -160,23 +207,24 @@ def main() -> None:
                 "MONITOR_LOG_LEVEL": "WARNING",
             }
             monitor = [sys.executable, "-m", "monitor", "poll"]
-            wall, cpu = timed(monitor, env)
-            runs.append(Run("monitor: first round", wall, cpu, stored(work / "monitor.db")))
-            wall, cpu = timed(monitor, env)
+            wall, cpu, main = timed(monitor, env, servers)
+            runs.append(Run("monitor: first round", wall, cpu, main, stored(work / "monitor.db")))
+            wall, cpu, main = timed(monitor, env, servers)
             runs.append(
-                Run("monitor: unchanged round (304)", wall, cpu, stored(work / "monitor.db"))
+                Run("monitor: unchanged round (304)", wall, cpu, main, stored(work / "monitor.db"))
             )
         finally:
             server.terminate()
             server.wait()
         server, port = start_server(args, ignore_conditional=True, port=port)  # the same URLs
         try:
-            wall, cpu = timed(monitor, env)
+            wall, cpu, main = timed(monitor, env, {server.pid})
             runs.append(
                 Run(
                     "monitor: unchanged round (200, same bytes)",
                     wall,
                     cpu,
+                    main,
                     stored(work / "monitor.db"),
                 )
             )
@@ -193,10 +241,11 @@ def main() -> None:
         f"latency bound {latency_bound:.1f} s; feedparser CPU of the round {parse:.1f} s "
         f"(over 2 cores {parse / 2:.1f} s); bound max(...) = {max(latency_bound, parse / 2):.1f} s"
     )
-    print(f"{'run':<50} {'wall s':>8} {'CPU s':>8} {'items':>8}")
+    print(f"{'run':<50} {'wall s':>8} {'CPU s':>8} {'main s':>8} {'items':>8}")
     for run in runs:
         items = "" if run.items is None else str(run.items)
-        print(f"{run.name:<50} {run.wall:>8.1f} {run.cpu:>8.1f} {items:>8}")
+        print(f"{run.name:<50} {run.wall:>8.1f} {run.cpu:>8.1f} {run.main:>8.1f} {items:>8}")
+    print("(CPU s: user + system of every process of the run; main s: of its first process)")
     plain, first = runs[0], runs[1]
     print(
         f"first round / plain poller: {first.wall / plain.wall:.2f} x wall; "

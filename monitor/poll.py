@@ -310,6 +310,10 @@ def poll_sources(
     with ThreadPoolExecutor(max_workers=min(concurrency, len(sources))) as pool:
         for source in sources:
             pool.submit(fetch, source)
+        try:  # while the first requests are on the wire
+            store.prepare_stories()
+        except StoreError as e:
+            log.warning("story index not ready before storing error=%s", e)
         for left in range(len(sources) - 1, -1, -1):
             unrecorded.append(save_fetch(store, waiting.get()))
             if len(unrecorded) >= RECORD_BATCH or waiting.empty() or not left:

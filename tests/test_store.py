@@ -156,6 +156,23 @@ def test_same_story_from_another_source(db_url: str) -> None:
     store.close()
 
 
+def test_preparing_stories_never_loads_recent_items(db_url: str) -> None:
+    """A poll readies the story index while its first requests are on the wire, but only when
+    that costs nothing: loading recent items (their features) waits for a new item to store."""
+    store = Store(db_url)
+    sources(store)
+    store.prepare_stories()  # nothing stored yet: ready at once
+    assert store.stories.loaded
+    store.save_entries([(entry(), DECISION)], datetime.now(UTC))
+    store.close()
+    again = Store(db_url)  # another run: an unchanged round stores nothing
+    again.prepare_stories()
+    assert not again.stories.loaded and len(again.stories.index) == 0
+    again.save_entries([(entry(url="https://www.nsf.gov/news/other/"), DECISION)], NOW)
+    assert again.stories.loaded
+    again.close()
+
+
 def test_a_later_date_replaces_first_seen(db_url: str) -> None:
     store = Store(db_url)
     sources(store)

@@ -9,9 +9,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.config import Publisher
-from monitor.stories import LeadCandidate, StoryDoc, StoryIndex, choose_lead, group
+from monitor.stories import LeadCandidate, StoryDoc, StoryIndex, Tuning, choose_lead, facts, group
 from monitor.stories.cli_lines import group_lines
 from monitor.stories.evaluate import all_at_once, load_pairs, pairwise
 from monitor.stories.facts import Amount, acronyms, amounts, numbers, percents
@@ -217,6 +219,18 @@ def test_eviction_bounds_the_index() -> None:
     assert index.match(doc(99, "x", "Item 3 about alloys", day="2024-01-04")) is None
 
 
+def test_common_words_do_not_find_candidates() -> None:
+    """A word more items carry than its postings keep finds no candidates; a rarer shared
+    word does, and the common one still counts in the cosine."""
+    index = StoryIndex(tuning=Tuning(posting_limit=3))
+    for n in range(4):
+        index.add(doc(n, f"s{n}", f"Vanadium {n}", day="2024-01-02"), n)
+    assert index.match(doc(9, "x", "Vanadium", day="2024-01-02")) is None
+    index.add(doc(5, "s5", "Vanadium Kestrelvale flow battery plant", day="2024-01-02"), 5)
+    found = index.match(doc(10, "y", "Vanadium Kestrelvale flow battery plant", day="2024-01-02"))
+    assert found is not None and found.story_id == 5
+
+
 def test_deterministic_whatever_the_input_order() -> None:
     docs = []
     for n, pair in enumerate(PAIRS[:60]):
@@ -288,3 +302,28 @@ def test_group_lines_round_trip() -> None:
 def test_amount_value_object() -> None:
     assert str(Amount(2.99e7, "USD")) == "29.9M USD"
     assert Amount(2.99e7, "USD").key == "amt:29.9M USD"
+
+
+# ------------------------------------------------------------------ where numbers are sought
+PIECES = [
+    "1", "29", "2,990", "3.5", "4,500", "20,607,146", "０", "١٢", " ", "  ", "$", "US$", "us $",
+    "USD", "usd ", "€", "£", "¥", "₩", "CHF", "rmb", "million", "M", "bn", " billion", "dollars",
+    " euros", "万", "亿", "美元", "元", "円", "ドル", "%", "％", " percent", " per cent", "百分之",
+    ".", ",", "，", "-", "/", "#", "a", "x", "Jan", " 3rd of May", "年", "个", "\n", "S$", "HK$",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=14).map("".join))
+def test_number_patterns_are_tried_only_where_numbers_begin(text: str) -> None:
+    """Each pattern that begins with a number (or a currency before one) finds the same
+    matches when tried only at the digits (or just before numbers) as ``finditer`` finds."""
+    digits = facts._Digits.of(text)
+    prefixed = digits.before_numbers(facts._PREFIX_REACH)
+    cases = [(facts._EN_PREFIXED, prefixed)] + [
+        (pattern, digits.every)
+        for pattern in (facts._EN_SUFFIXED, facts._CJK_AMOUNT, facts._PERCENT, facts._BARE_NUMBER)
+    ]
+    for pattern, starts in cases:
+        expected = [m.span() for m in pattern.finditer(text)]
+        assert [m.span() for m in facts._matches_at(pattern, text, starts)] == expected

@@ -25,15 +25,17 @@ def analyze(text: str) -> list[str]:
     features: list[str] = []
     words: list[str] = []
     for token in _TOKEN.findall(text.lower()):
-        if _CJK.match(token):
+        first = token[0]
+        if "\u3040" <= first <= "\u30ff" or "\u3400" <= first <= "\u9fff":  # _CJK.match
             features.extend(token[i : i + 2] for i in range(max(len(token) - 1, 1)))
             words.append("|")  # no bigram across a Chinese run
             continue
-        token = token.replace("-", "")
+        if "-" in token:
+            token = token.replace("-", "")
         if token in STOP:
             words.append("|")
             continue
         features.append(token)
         words.append(token)
-    features.extend(f"{a} {b}" for a, b in itertools.pairwise(words) if a != "|" and b != "|")
+    features += [f"{a} {b}" for a, b in itertools.pairwise(words) if a != "|" and b != "|"]
     return features

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -41,19 +41,29 @@ class Head:
     intercept: tuple[float, ...]
 
     def logits(self, tfidf: dict[str, float], dense: dict[str, float]) -> list[float]:
-        out = []
-        for weights, dense_weights, bias in zip(
-            self.sparse, self.dense, self.intercept, strict=True
-        ):
-            z = bias
-            for term, value in tfidf.items():
-                w = weights.get(term)
-                if w is not None:
-                    z += w * value
-            for name, value in dense.items():
-                z += dense_weights.get(name, 0.0) * value
-            out.append(z)
+        # term by term, each class's weights at once: each class's sum takes the same terms
+        # in the same order as a loop over the classes would
+        out = list(self.intercept)
+        table = self._by_term
+        for term, value in tfidf.items():
+            for index, w in table.get(term, ()):
+                out[index] += w * value
+        if dense:
+            for index, dense_weights in enumerate(self.dense):
+                z = out[index]
+                for name, value in dense.items():
+                    z += dense_weights.get(name, 0.0) * value
+                out[index] = z
         return out
+
+    @cached_property
+    def _by_term(self) -> dict[str, list[tuple[int, float]]]:
+        """term → (class, weight) of the classes that weigh it."""
+        table: dict[str, list[tuple[int, float]]] = {}
+        for index, weights in enumerate(self.sparse):
+            for term, w in weights.items():
+                table.setdefault(term, []).append((index, w))
+        return table
 
     def contributions(
         self, index: int, tfidf: dict[str, float], dense: dict[str, float]
@@ -160,9 +170,16 @@ def find_model(data_dir: Path) -> Path | None:
 
 def tfidf(features: Iterable[str], idf: dict[str, float]) -> dict[str, float]:
     """Sublinear tf-idf, L2-normalised, as scikit-learn's TfidfVectorizer computes it."""
-    counts = Counter(f for f in features if f in idf)
+    counts: dict[str, int] = {}
+    get = counts.get
+    for f in features:
+        if f in idf:
+            counts[f] = get(f, 0) + 1
     values = {t: (1.0 + math.log(c)) * idf[t] for t, c in counts.items()}
-    norm = math.sqrt(sum(v * v for v in values.values()))
+    total: float = 0  # (the additions of sum(), in a loop)
+    for v in values.values():
+        total += v * v
+    norm = math.sqrt(total)
     return {t: v / norm for t, v in values.items()} if norm else {}
 
 

@@ -124,11 +124,15 @@ class TermIndex:
     def _found(self, text: str) -> Iterable[tuple[str, Term]]:
         tokens = _WORD.findall(text)
         lowered = [t.lower() for t in tokens]
+        by_word, stems = self._by_word, self._stem_cache
         for i, token in enumerate(lowered):
-            for group, term in self._by_word.get(token, ()):
+            for group, term in by_word.get(token, ()):
                 if _matches_at(term, tokens, lowered, i):
                     yield group, term
-            for group, term in self._stemmed(token):
+            stemmed = stems.get(token)
+            if stemmed is None:
+                stemmed = self._stemmed(token)
+            for group, term in stemmed:
                 if not term.exact_case[0] or tokens[i].startswith(term.words[0]):
                     yield group, term
         if self._cjk and _CJK.search(text):

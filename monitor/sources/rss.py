@@ -1,4 +1,5 @@
-"""Source kind ``rss``: RSS 0.9x/1.0/2.0 and Atom feeds, parsed by feedparser. Pure; no I/O.
+"""Source kind ``rss``: RSS 0.9x/1.0/2.0 and Atom feeds, parsed by feedparser (plain RSS 2.0
+by ``plainrss``, which gives the same entries faster). Pure; no I/O.
 
 The body is decoded by ``monitor.encoding`` (feedparser would fall back to windows-1252 on a
 wrong declaration) and handed to feedparser as UTF-8 in a stream (a bare string may be taken
@@ -11,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -22,6 +24,7 @@ from monitor.dates import from_struct_time, parse_date
 from monitor.encoding import decode_body, xml_charset
 from monitor.errors import ParseError
 from monitor.items import ParseResult, RawItem
+from monitor.sources import plainrss
 from monitor.sources.registry import parser_failures
 from monitor.text import clean, html_to_text, http_url
 
@@ -66,21 +69,33 @@ class RssKind:
             return _parse(content, url, encoding, source)
 
 
-def _parse(content: bytes, url: str, encoding: str | None, source: SourceConfig) -> ParseResult:
+@dataclass(frozen=True)
+class _Feed:
+    entries: list[Any]  # feedparser's entries, or the same keys as plain dictionaries
+    version: str
+    title: str | None
+    malformed: str | None  # why the document is not well-formed XML
+
+
+def _parse(
+    content: bytes, url: str, encoding: str | None, source: SourceConfig, *, fast: bool = True
+) -> ParseResult:
     decoded = decode_body(content, encoding, xml_charset(content))
     document, replaced = _xml_safe(decoded.text)
-    # No content-location: feedparser would resolve "ht!tp:x" and "https:" into page URLs;
-    # http_url resolves and checks links instead.
-    headers = {"content-type": "application/xml; charset=utf-8"}
-    feed = feedparser.parse(
-        io.BytesIO(document.encode("utf-8")), response_headers=headers, sanitize_html=True
-    )
-    malformed = _malformed(feed)
+    data = document.encode("utf-8")
+    # Plain RSS 2.0 is read by plainrss (the same entries, several times faster); the rest by
+    # feedparser. ``fast=False``: feedparser only (tests compare the two).
+    plain = plainrss.read(data) if fast else None
+    if plain is not None:
+        feed = _Feed(plain.entries, plain.version, plain.title, None)
+    else:
+        feed = _feedparser(data)
+    malformed = feed.malformed
     read = [_item(entry, url, source) for entry in feed.entries[: source.max_items]]
     items = [item for item in read if isinstance(item, RawItem)]
     if malformed and not items:
         raise ParseError(f"not a readable feed: {malformed}")
-    if not malformed and not read and not feed.get("version"):
+    if not malformed and not read and not feed.version:
         raise ParseError("not a feed (no RSS or Atom root element)")
     warnings = [decoded.note] if decoded.note else []
     if replaced:
@@ -89,7 +104,15 @@ def _parse(content: bytes, url: str, encoding: str | None, source: SourceConfig)
         warnings.append(f"feed is malformed or truncated ({malformed}); items read: {len(items)}")
     skipped = Counter(reason for reason in read if isinstance(reason, str))
     warnings += [f"{n} item{'s' * (n > 1)} skipped: {why}" for why, n in skipped.items()]
-    return ParseResult(items, warnings, clean(feed.feed.get("title")))
+    return ParseResult(items, warnings, clean(feed.title))
+
+
+def _feedparser(data: bytes) -> _Feed:
+    # No content-location: feedparser would resolve "ht!tp:x" and "https:" into page URLs;
+    # http_url resolves and checks links instead.
+    headers = {"content-type": "application/xml; charset=utf-8"}
+    feed = feedparser.parse(io.BytesIO(data), response_headers=headers, sanitize_html=True)
+    return _Feed(feed.entries, feed.get("version", ""), feed.feed.get("title"), _malformed(feed))
 
 
 def _xml_safe(text: str) -> tuple[str, int]:

@@ -100,6 +100,11 @@ class Store(SourceStateStore, ZhDraftStore, FeedbackStore):
             self.stories.remember(item_id, story_id, entry, known)
         return result
 
+    def prepare_stories(self) -> None:
+        """Get the story index ready for storing (see ``StoryMemory.prepare``)."""
+        with self.session() as s:
+            self.stories.prepare(s)
+
     def shared_stories(self, since: datetime, limit: int = 20) -> list[tuple[int, int, str]]:
         """Stories seen since ``since`` that several sources carried: (story id, sources,
         title of the first item), the most widely carried first."""

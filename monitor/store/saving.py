@@ -10,7 +10,7 @@ recent items.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -90,7 +90,8 @@ def save_batch(
             owner = owners.get(row.id, entry.source_id)
             updated += _update(row, entry, decision, now, owner == entry.source_id)
     ids = [inserted[k][0] if k in inserted else rows[k].id for k in keys]
-    _link(session, dialect, ids, [e for e, _ in decided], now)
+    new_ids = {item_id for item_id, _ in inserted.values()}
+    _link(session, dialect, ids, [e for e, _ in decided], now, new_ids)
     story_ids = [
         inserted[k][1] if k in inserted else (rows[k].story_id or rows[k].id) for k in keys
     ]
@@ -194,13 +195,19 @@ def _stories(
         story_id = (stories.story_of(item_id, entry, features) if stories else None) or item_id
         inserted[key] = (item_id, story_id)
         born.append((item_id, story_id, entry, features))
-    if born:
-        table: Table = ItemRow.__table__  # type: ignore[assignment]
-        session.connection().execute(
+    table: Table = ItemRow.__table__  # type: ignore[assignment]
+    connection = session.connection()
+    own = [item_id for item_id, story_id, _, _ in born if story_id == item_id]
+    for start in range(0, len(own), CHUNK):  # a story of its own: one statement for all
+        chunk = own[start : start + CHUNK]
+        connection.execute(update(table).where(table.c.id.in_(chunk)).values(story_id=table.c.id))
+    joined = [{"item": i, "story": s} for i, s, _, _ in born if s != i]
+    if joined:
+        connection.execute(
             update(table)
             .where(table.c.id == bindparam("item"))
             .values(story_id=bindparam("story")),
-            [{"item": item_id, "story": story_id} for item_id, story_id, _, _ in born],
+            joined,
         )
     return born
 
@@ -263,9 +270,15 @@ def _update(
 
 
 def _link(
-    session: Session, dialect: str, ids: list[int], entries: Iterable[Entry], now: datetime
+    session: Session,
+    dialect: str,
+    ids: list[int],
+    entries: Iterable[Entry],
+    now: datetime,
+    new_ids: Collection[int] = (),
 ) -> None:
-    """Link each item to the source it came from; refresh when it was last seen there."""
+    """Link each item to the source it came from; refresh when it was last seen there (not
+    for ``new_ids``, items this transaction inserted: their links are new, seen now)."""
     links = [
         {
             "item_id": item_id,
@@ -284,7 +297,11 @@ def _link(
         chunk = links[start : start + CHUNK]
         connection.execute(insert_ignore(dialect, ItemSourceRow.__table__), chunk)
     for source in {link["source_id"] for link in links}:
-        item_ids = [link["item_id"] for link in links if link["source_id"] == source]
+        item_ids = [
+            link["item_id"]
+            for link in links
+            if link["source_id"] == source and link["item_id"] not in new_ids
+        ]
         for start in range(0, len(item_ids), CHUNK):
             session.execute(
                 update(ItemSourceRow)

@@ -24,6 +24,7 @@ from monitor.store.models import ItemRow, ItemSourceRow
 from monitor.stories import StoryDoc, StoryIndex
 from monitor.stories.entries import TEXT_CHARS, doc_of
 from monitor.stories.features import Profile
+from monitor.stories.match import background
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,20 @@ class StoryMemory:
         self.loaded = False
         self._forgot_on: date | None = None
         self._lock = threading.RLock()
+
+    def prepare(self, session: Session) -> None:
+        """Weigh the background corpus and catch up now (a poll does this while its first
+        requests are on the wire), not when the first new item is stored; unless the index
+        is still to be loaded from recent items (a round may store nothing: then it is never
+        loaded, which takes the features of every recent item)."""
+        with self._lock:
+            if not self.loaded:
+                since = datetime.now(UTC) - self.window - timedelta(days=7)
+                recent = select(ItemRow.id).where(ItemRow.first_seen_at >= since).limit(1)
+                if session.execute(recent).first() is not None:
+                    return
+            self.catch_up(session)
+        background()
 
     def catch_up(self, session: Session) -> None:
         """Learn the items stored since the last look (by this or another instance)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from monitor.stories.glossary import Glossary
@@ -205,25 +205,77 @@ def _rounded(value: float, digits: int) -> tuple[float, float]:
     return round(value / unit) * unit, math.floor(value / unit) * unit
 
 
+_DIGIT = re.compile(r"\d")
+_PREFIX_REACH = max(len(p) for p in _CURRENCY_PREFIX) + 1  # "us $" and a space before a number
+
+
+@dataclass(frozen=True)
+class _Digits:
+    """Where a text's digits are: the only places a match of a pattern that begins with a
+    number can begin (``numbers_at`` tries those alone, not every position as ``finditer``)."""
+
+    every: list[int]
+    run_starts: list[int]  # digits after a non-digit
+
+    @classmethod
+    def of(cls, text: str) -> _Digits:
+        every = [m.start() for m in _DIGIT.finditer(text)]
+        return cls(every, [d for i, d in enumerate(every) if not i or every[i - 1] != d - 1])
+
+    def before_numbers(self, reach: int) -> list[int]:
+        """The positions up to ``reach`` before each number (where its prefix may begin)."""
+        return sorted({s - k for s in self.run_starts for k in range(1, reach + 1) if s >= k})
+
+
+def _matches_at(pattern: re.Pattern[str], text: str, starts: list[int]) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)`` when no match can begin elsewhere than at ``starts``
+    (ascending): the same matches, left to right, none overlapping the one before."""
+    end = 0
+    for start in starts:
+        if start < end:
+            continue
+        match = pattern.match(text, start)
+        if match is not None:
+            yield match
+            end = match.end()
+
+
 def _to_float(number: str) -> float:
     return float(number.replace(",", "").replace("，", ""))
 
 
 def amounts(text: str) -> list[Amount]:
     """Every sum of money in ``text``, in order of appearance, without repeats."""
-    text = normalise_text(text)
+    return _amounts(normalise_text(text))[0]
+
+
+def _amounts(text: str) -> tuple[list[Amount], list[tuple[int, int]]]:
+    """The sums of money in normalised ``text``, and where every phrase of money is (each
+    pattern's matches, overlapping or not: what ``numbers`` leaves out)."""
+    return _amounts_at(text, _Digits.of(text))
+
+
+def _amounts_at(text: str, digits: _Digits) -> tuple[list[Amount], list[tuple[int, int]]]:
     found: list[tuple[int, Amount]] = []
+    spans: list[tuple[int, int]] = []
+    if not digits.every:
+        return [], spans
     taken: list[tuple[int, int]] = []
-    for match in _EN_PREFIXED.finditer(text):
+    # every phrase of money has a number: it begins at a digit, or at most a currency prefix
+    # and a space before the first digit of a number
+    prefixed = digits.before_numbers(_PREFIX_REACH)
+    for match in _matches_at(_EN_PREFIXED, text, prefixed):
         scale = _SCALE_WORD.get((match["scale"] or "").lower(), 1.0)
         currency = _CURRENCY_PREFIX[re.sub(r"\s+", " ", match["cur"].lower())]
         found.append((match.start(), _amount(match["num"], scale, currency)))
         taken.append(match.span())
+    spans += taken
     for pattern, scales, currencies in (
         (_EN_SUFFIXED, _SCALE_WORD, _CURRENCY_SUFFIX),
         (_CJK_AMOUNT, _CJK_SCALE, _CJK_CURRENCY),
     ):
-        for match in pattern.finditer(text):
+        for match in _matches_at(pattern, text, digits.every):
+            spans.append(match.span())
             if any(s < match.end() and match.start() < e for s, e in taken):
                 continue
             scale = scales.get((match["scale"] or "").lower(), 1.0)
@@ -233,7 +285,7 @@ def amounts(text: str) -> list[Amount]:
     unique: dict[Amount, None] = {}
     for _, amount in sorted(found):
         unique.setdefault(amount)
-    return list(unique)
+    return list(unique), spans
 
 
 def _amount(number: str, scale: float, currency: str) -> Amount:
@@ -259,8 +311,14 @@ _CJK_NOT_COUNT = re.compile(r"^\s*(?:年|月|日|号|時|时|点|时代|世纪|�
 
 def percents(text: str) -> set[float]:
     """Percentages in ``text`` ("25%", "50 percent", "百分之十" is not read)."""
-    text = normalise_text(text)
-    values = {_to_float(m["num"]) for m in _PERCENT.finditer(text)}
+    return _percents(normalise_text(text))
+
+
+def _percents(text: str, digits: _Digits | None = None) -> set[float]:
+    digits = digits or _Digits.of(text)
+    if not digits.every:
+        return set()
+    values = {_to_float(m["num"]) for m in _matches_at(_PERCENT, text, digits.every)}
     values |= {_to_float(m["num"]) for m in _CJK_PERCENT.finditer(text)}
     return values
 
@@ -269,9 +327,13 @@ def numbers(text: str) -> set[int]:
     """Other significant whole numbers (counts such as "25 projects", "14个州"): not years,
     days of a date, amounts of money, percentages, or 0 and 1."""
     text = normalise_text(text)
-    money = [m.span() for p in (_EN_PREFIXED, _EN_SUFFIXED, _CJK_AMOUNT) for m in p.finditer(text)]
+    digits = _Digits.of(text)
+    return _numbers(text, _amounts_at(text, digits)[1], digits)
+
+
+def _numbers(text: str, money: list[tuple[int, int]], digits: _Digits) -> set[int]:
     found: set[int] = set()
-    for match in _BARE_NUMBER.finditer(text):
+    for match in _matches_at(_BARE_NUMBER, text, digits.every):
         if "." in match["num"] or any(s <= match.start() < e for s, e in money):
             continue
         value = int(_to_float(match["num"]))
@@ -448,7 +510,10 @@ _COMMON = frozenset(
 
 def acronyms(text: str) -> set[str]:
     """Acronyms and camel-case short names: NSF, DoD, CHIPS, A*STAR, HREE."""
-    text = normalise_text(text)
+    return _acronyms(normalise_text(text))
+
+
+def _acronyms(text: str) -> set[str]:
     found = set()
     for match in _ACRONYM.finditer(text):
         word = match[1]
@@ -460,7 +525,10 @@ def acronyms(text: str) -> set[str]:
 def names(text: str) -> set[str]:
     """Capitalised words that may name something (companies, places, programmes), lowercased,
     without the words that headlines capitalise by style: "albemarle", "mountain", "nordtech"."""
-    text = normalise_text(text)
+    return _names(normalise_text(text))
+
+
+def _names(text: str) -> set[str]:
     return {w.lower() for w in _NAME_WORD.findall(text) if len(w) >= 3 and w.lower() not in _COMMON}
 
 
@@ -488,15 +556,17 @@ class Facts:
 
 def extract(texts: Iterable[str], glossary: Glossary | None = None) -> Facts:
     """The facts of an item from its title, summary and (bounded) article text."""
-    text = "\n".join(t for t in texts if t)
-    glossary = glossary or Glossary.builtin()
+    joined = "\n".join(t for t in texts if t)
+    text = normalise_text(joined)  # once: each step below reads the same normalised text
+    digits = _Digits.of(text)
+    found, money = _amounts_at(text, digits)
     return Facts(
-        amounts=tuple(amounts(text)),
-        percents=frozenset(percents(text)),
-        numbers=frozenset(numbers(text)),
-        acronyms=frozenset(acronyms(text)),
-        names=frozenset(names(text)),
-        entities=frozenset(glossary.keys_in(text)),
+        amounts=tuple(found),
+        percents=frozenset(_percents(text, digits)),
+        numbers=frozenset(_numbers(text, money, digits)),
+        acronyms=frozenset(_acronyms(text)),
+        names=frozenset(_names(text)),
+        entities=frozenset((glossary or Glossary.builtin()).keys_in(joined)),
     )
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -258,15 +257,17 @@ def profile(title: str, summary: str, text: str, glossary: Glossary) -> Profile:
     parts = [normalise_text(title), normalise_text(summary), body]
     facts = extract(parts, glossary)
     cjk = _is_cjk(" ".join(parts))
-    counts: Counter[str] = Counter()
+    counts: dict[str, int] = {}
+    get = counts.get
     for weight, part in zip((2, 1, 1), parts, strict=True):
-        for token in tokens(part):
-            counts[token] += weight
-    for key in facts.features():
-        counts[key] += 2
-    scaled = {f: (1 + math.log(c)) * (0.35 if f in GENERIC else 1.0) for f, c in counts.items()}
-    kept = dict(sorted(scaled.items(), key=lambda kv: (-kv[1], kv[0]))[:KEEP])
-    for key in facts.features():  # the facts are never dropped for plain words
+        for token in _tokens(part):
+            counts[token] = get(token, 0) + weight
+    keys = facts.features()
+    for key in keys:
+        counts[key] = get(key, 0) + 2
+    scaled = {f: _sublinear(c) * (0.35 if f in GENERIC else 1.0) for f, c in counts.items()}
+    kept = dict(sorted(scaled.items(), key=_rank)[:KEEP])
+    for key in keys:  # the facts are never dropped for plain words
         kept.setdefault(key, scaled[key])
     return Profile(
         counts=kept,
@@ -278,22 +279,53 @@ def profile(title: str, summary: str, text: str, glossary: Glossary) -> Profile:
     )
 
 
+def _rank(item: tuple[str, float]) -> tuple[float, str]:
+    return -item[1], item[0]
+
+
+_SUBLINEAR = [0.0] + [1 + math.log(c) for c in range(1, 64)]
+
+
+def _sublinear(count: int) -> float:
+    return _SUBLINEAR[count] if count < 64 else 1 + math.log(count)
+
+
 def _names(facts: Facts) -> frozenset[str]:
     return facts.names | {a.lower() for a in facts.acronyms}
 
 
 def tokens(text: str) -> Iterable[str]:
     """Content words (lowercased, plural ``s`` cut) and character bigrams of CJK runs."""
-    for run in _CJK_RUN.findall(text):
+    return _tokens(text)
+
+
+_TERMS: dict[str, str] = {}  # a lowercased word → its term ("": not a content word)
+
+
+def _tokens(text: str) -> list[str]:
+    found = []
+    runs = _CJK_RUN.findall(text)
+    for run in runs:
         if len(run) == 1:
-            yield run
-        for i in range(len(run) - 1):
-            yield run[i : i + 2]
-    latin = _CJK_RUN.sub(" ", text).lower()
+            found.append(run)
+        found += [run[i : i + 2] for i in range(len(run) - 1)]
+    latin = (_CJK_RUN.sub(" ", text) if runs else text).lower()
+    terms = _TERMS
     for word in _WORD.findall(latin):
-        if word in _STOP or word.isdigit() or len(word) < 2:
-            continue
-        yield _stem(word)
+        term = terms.get(word)
+        if term is None:
+            if len(terms) > 500_000:
+                terms.clear()
+            term = terms[word] = _term(word)
+        if term:
+            found.append(term)
+    return found
+
+
+def _term(word: str) -> str:
+    if word in _STOP or word.isdigit() or len(word) < 2:
+        return ""
+    return _stem(word)
 
 
 def _stem(word: str) -> str:

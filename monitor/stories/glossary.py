@@ -152,8 +152,8 @@ class Glossary:
     def keys_in(self, text: str) -> set[str]:
         found: set[str] = set()
         for pattern, fold in ((self._latin, True), (self._caps, False), (self._cjk, False)):
-            if pattern is None:
-                continue
+            if pattern is None or (pattern is self._cjk and not _CJK.search(text)):
+                continue  # (every Chinese form has a character in _CJK's ranges)
             for match in pattern.finditer(text):
                 surface = match.group(1)
                 keys = self.forms.get(surface)

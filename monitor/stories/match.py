@@ -2,11 +2,12 @@
 reports a story already seen. Pure; no I/O.
 
 Candidates come from an inverted index on each item's most distinctive features (rare words,
-amounts, acronyms, names, organisations), within a date window, so the cost of one item stays
-flat as the index grows. Each candidate is confirmed by a finer check: the TF-IDF cosine of the
-two items (over the language-neutral facts only when one is Chinese or Japanese and the other
-is not), raised when the same amount of money or percentage appears in both and lowered when
-both name sums and none agree (a different award of one programme is a different story).
+amounts, acronyms, names, organisations; never words so common that their postings are full),
+within a date window, so the cost of one item stays flat as the index grows. Each candidate
+is confirmed by a finer check: the TF-IDF cosine of the two items (over the language-neutral
+facts only when one is Chinese or Japanese and the other is not), raised when the same amount
+of money or percentage appears in both and lowered when both name sums and none agree (a
+different award of one programme is a different story).
 Two items of the same source never join one story.
 """
 
@@ -68,7 +69,8 @@ class Tuning:
     percent_conflict: float = 0.7
     min_cosine: float = 0.12  # below this, no bonus makes a match
     query_features: int = 14  # distinctive features looked up per new item
-    posting_limit: int = 150  # most recent items kept per feature
+    posting_limit: int = 150  # most recent items kept per feature; features of more items
+    # than this are too common to find candidates by (they still count in the cosine)
     posting_read: int = 30  # of which the newest are read when looking up a new item
     confirm_limit: int = 10  # candidates confirmed by the finer check
     min_shared: float = 0.1  # of the looked-up weight a candidate must share to be confirmed
@@ -96,6 +98,7 @@ class _Query:
     idf: dict[str, float]
     norm: float
     neutral_norm: float
+    squared: dict[str, float] = field(default_factory=dict)  # IDF squared, for the cosines
 
 
 @dataclass
@@ -138,6 +141,7 @@ class StoryIndex:
         for candidate in self._candidates(query):
             if not self._eligible(entry, candidate):
                 continue
+            self._weigh(candidate)
             score, reasons = self._score(query, candidate)
             if score is None:
                 continue
@@ -151,13 +155,16 @@ class StoryIndex:
             self._remove(doc.item_id)
         entry = self._profiled.pop(doc.item_id, None) or self._entry(doc, story_id, features)
         entry.story_id = story_id
-        self._entries[doc.item_id] = entry
+        item_id = doc.item_id
+        self._entries[item_id] = entry
+        df, every, limit = self._df, self._postings, self.tuning.posting_limit
+        count, find = df.get, every.get
         for feature in entry.profile.counts:
-            self._df[feature] += 1
-            postings = self._postings.get(feature)
+            df[feature] = count(feature, 0) + 1
+            postings = find(feature)
             if postings is None:
-                postings = self._postings[feature] = deque(maxlen=self.tuning.posting_limit)
-            postings.append(doc.item_id)
+                postings = every[feature] = deque(maxlen=limit)
+            postings.append(item_id)
         self._story_sources.setdefault(story_id, Counter())[doc.source_id] += 1
         if doc.published and (self._latest is None or doc.published > self._latest):
             self._latest = doc.published
@@ -178,8 +185,9 @@ class StoryIndex:
         return _Entry(doc.item_id, story_id, doc.source_id, day, dated, prof, prof.neutral())
 
     def _query(self, entry: _Entry) -> _Query:
-        idf = {f: self._idf(f) for f in entry.profile.counts}
-        return _Query(entry, idf, _norm(entry.profile.counts, idf), _norm(entry.neutral, idf))
+        idf = self._idfs(entry.profile.counts)
+        norm, neutral_norm = _norm(entry.profile.counts, idf), _norm(entry.neutral, idf)
+        return _Query(entry, idf, norm, neutral_norm, {f: v**2 for f, v in idf.items()})
 
     def _remove(self, item_id: int) -> None:
         entry = self._entries.pop(item_id)
@@ -199,6 +207,29 @@ class StoryIndex:
                 del sources[entry.source_id]
             if not sources:
                 del self._story_sources[entry.story_id]
+
+    def _idfs(self, features: Iterable[str]) -> dict[str, float]:
+        """``_idf`` of each feature (the same values, computed together)."""
+        count = len(self._entries)
+        if abs(count - self._idf_size) * 20 > max(count, 100):
+            self._idf_cache.clear()
+            self._idf_size = count
+        cache, df = self._idf_cache, self._df
+        size, frequency = background()
+        total = count + size + 20
+        out = {}
+        for feature in features:
+            indexed = df.get(feature, 0)
+            cached = cache.get(feature)
+            if cached is not None:
+                value, then = cached
+                if then == indexed or (then >= 8 and abs(indexed - then) * 8 <= then):
+                    out[feature] = value
+                    continue
+            value = math.log(total / (indexed + frequency.get(feature, 0) + 1))
+            cache[feature] = (value, indexed)
+            out[feature] = value
+        return out
 
     def _idf(self, feature: str) -> float:
         """Document frequency in the index plus in a background corpus of agency news (the
@@ -221,27 +252,36 @@ class StoryIndex:
         self._idf_cache[feature] = (value, indexed)
         return value
 
-    def _candidates(self, query: _Query) -> Iterable[_Entry]:
+    def _candidates(self, query: _Query) -> list[_Entry]:
         # only features some indexed item has can find it; the rarest of them are looked up
         counts = query.entry.profile.counts
-        weights = {f: w * query.idf[f] for f, w in counts.items() if f in self._postings}
-        ranked = sorted(weights, key=lambda f: (-weights[f], f))
-        neutral = [f for f in ranked if f.startswith(("amt:", "pct:", "acr:", "name:", "org:"))]
-        lookup = dict.fromkeys(ranked[: self.tuning.query_features] + neutral[:8])
+        postings, idf = self._postings, query.idf
+        # a feature more items carry than its postings keep (a word every other item uses)
+        # finds only the latest of them: it still counts in the cosine, it is not looked up
+        common, df = self.tuning.posting_limit, self._df
+        weights = {f: w * idf[f] for f, w in counts.items() if f in postings and df[f] < common}
+        ranked = sorted(weights.items(), key=_heaviest)
+        neutral = []
+        for f, _ in ranked:
+            if f.startswith(_LOOKED_UP):
+                neutral.append(f)
+                if len(neutral) == 8:
+                    break
+        lookup = dict.fromkeys([f for f, _ in ranked[: self.tuning.query_features]] + neutral)
         hits: dict[int, float] = {}
+        get = hits.get
         read = self.tuning.posting_read
         for feature in lookup:
             weight = weights[feature]
-            for item_id in islice(reversed(self._postings[feature]), read):  # newest first
-                hits[item_id] = hits.get(item_id, 0.0) + weight
+            for item_id in islice(reversed(postings[feature]), read):  # newest first
+                hits[item_id] = get(item_id, 0.0) + weight
         # a candidate sharing little of the new item's distinctive weight cannot reach the
         # threshold: only the best sharers are confirmed by the finer check
         floor = self.tuning.min_shared * sum(weights[f] for f in lookup)
-        best = heapq.nlargest(self.tuning.confirm_limit, hits.items(), key=lambda kv: kv[1])
-        for item_id, shared in best:
-            if shared < floor:
-                break
-            yield self._entries[item_id]
+        enough = [kv for kv in hits.items() if kv[1] >= floor]
+        entries = self._entries
+        best = heapq.nlargest(self.tuning.confirm_limit, enough, key=_shared)
+        return [entries[item_id] for item_id, _ in best]
 
     def _eligible(self, query: _Entry, candidate: _Entry) -> bool:
         if candidate.source_id == query.source_id:
@@ -256,27 +296,34 @@ class StoryIndex:
         """(Re)compute an indexed item's norms when the index has grown or shrunk fourfold
         since they were computed (IDF drifts slowly, the more so with the background corpus)."""
         size = len(self._entries)
-        if entry.weighed_at >= 0 and entry.weighed_at * 4 >= size and size * 4 >= entry.weighed_at:
+        then = entry.weighed_at
+        if then >= 0 and then * 4 >= size and size * 4 >= then:
             return
-        idf = {f: self._idf(f) for f in entry.profile.counts}
+        idf = self._idfs(entry.profile.counts)
         entry.norm, entry.neutral_norm = _norm(entry.profile.counts, idf), _norm(entry.neutral, idf)
         entry.weighed_at = size
 
     def _score(self, new: _Query, candidate: _Entry) -> tuple[float | None, tuple[str, ...]]:
+        """The match score of an eligible, weighed candidate (None: not the same story)."""
         tuning = self.tuning
-        self._weigh(candidate)
         query = new.entry
         cross = query.profile.cjk != candidate.profile.cjk
         if cross:
             cosine = _cosine(
-                query.neutral, new.idf, new.neutral_norm, candidate.neutral, candidate.neutral_norm
+                query.neutral,
+                new.squared,
+                new.neutral_norm,
+                candidate.neutral,
+                candidate.neutral_norm,
             )
         else:
             counts = query.profile.counts
-            cosine = _cosine(counts, new.idf, new.norm, candidate.profile.counts, candidate.norm)
-        reasons = [f"{'facts ' if cross else ''}tf-idf {cosine:.2f}"]
+            cosine = _cosine(
+                counts, new.squared, new.norm, candidate.profile.counts, candidate.norm
+            )
         if cosine < tuning.min_cosine:
             return None, ()
+        reasons = [f"{'facts ' if cross else ''}tf-idf {cosine:.2f}"]
         score = cosine + _amount_effect(query.profile, candidate.profile, tuning, reasons)
         score = score * _percent_factor(query.profile, candidate.profile, tuning, reasons)
         shared = sorted(query.profile.orgs & candidate.profile.orgs)
@@ -286,6 +333,17 @@ class StoryIndex:
         if score < threshold:
             return None, ()
         return round(score, 4), tuple(reasons)
+
+
+_LOOKED_UP = ("amt:", "pct:", "acr:", "name:", "org:")  # looked up even when not the rarest
+
+
+def _heaviest(item: tuple[str, float]) -> tuple[float, str]:
+    return -item[1], item[0]
+
+
+def _shared(item: tuple[int, float]) -> float:
+    return item[1]
 
 
 @cache
@@ -310,21 +368,27 @@ def story_profile(doc: StoryDoc, glossary: Glossary) -> Profile:
 
 
 def _norm(weights: Mapping[str, float], idf: Mapping[str, float]) -> float:
-    return math.sqrt(sum((w * idf[f]) ** 2 for f, w in weights.items()))
+    total: float = 0  # (a loop, not sum() over a generator: the same additions, faster)
+    for f, w in weights.items():
+        total += (w * idf[f]) ** 2
+    return math.sqrt(total)
 
 
 def _cosine(
     a: Mapping[str, float],
-    idf: Mapping[str, float],
+    squared: Mapping[str, float],
     norm_a: float,
     b: Mapping[str, float],
     norm_b: float,
 ) -> float:
     """TF-IDF cosine of a new item ``a`` and an indexed one ``b``; the IDF is today's (of
-    ``a``'s features), ``b``'s norm that of when it was indexed (IDF drifts slowly)."""
+    ``a``'s features, ``squared``), ``b``'s norm that of when it was indexed (IDF drifts
+    slowly)."""
     if not norm_a or not norm_b:
         return 0.0
-    dot = sum(a[f] * b[f] * idf[f] ** 2 for f in a.keys() & b.keys())
+    dot: float = 0
+    for f in a.keys() & b.keys():
+        dot += a[f] * b[f] * squared[f]
     return min(dot / (norm_a * norm_b), 1.0)
 
 

@@ -27,7 +27,7 @@ from monitor.dedup import canonical_url, clean_link
 from monitor.errors import ParseError
 from monitor.items import ParseResult
 from monitor.sources.html import HtmlKind, HtmlSource
-from monitor.sources.rss import RssKind, RssSource
+from monitor.sources.rss import RssKind, RssSource, _parse
 
 EXAMPLES = int(os.environ.get("FAULT_FUZZ_EXAMPLES", "0"))
 
@@ -279,3 +279,17 @@ def test_seed_documents_are_valid(document: str) -> None:
     """The fuzzers start from feeds that parse cleanly, so damage is what they exercise."""
     result = RssKind().parse(document.encode(), "https://x.gov/feed/", None, rss_source())
     assert len(result.items) >= 2 and not [w for w in result.warnings if "malformed" in w]
+
+
+@fuzz(200)
+@given(body=mutated(DOCUMENTS), charset=st.sampled_from(CHARSETS))
+def test_fast_rss_reader_reads_damaged_feeds_alike(body: bytes, charset: str | None) -> None:
+    """The fast reader of plain RSS (``plainrss``) takes only what it reads as feedparser does
+    (``tests/test_plainrss.py`` has the generated feeds)."""
+    results = []
+    for fast in (True, False):
+        try:
+            results.append(_parse(body, "https://x.gov/feed/", charset, rss_source(), fast=fast))
+        except ParseError as e:
+            results.append(str(e))
+    assert results[0] == results[1]
