@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -104,31 +104,6 @@ class Store(SourceStateStore, ZhDraftStore, FeedbackStore):
         """Get the story index ready for storing (see ``StoryMemory.prepare``)."""
         with self.session() as s:
             self.stories.prepare(s)
-
-    def shared_stories(self, since: datetime, limit: int = 20) -> list[tuple[int, int, str]]:
-        """Stories seen since ``since`` that several sources carried: (story id, sources,
-        title of the first item), the most widely carried first."""
-        story = func.coalesce(ItemRow.story_id, ItemRow.id)
-        with self.session() as s:
-            rows = s.execute(
-                select(
-                    story, func.count(func.distinct(ItemSourceRow.source_id)), func.min(ItemRow.id)
-                )
-                .join(ItemSourceRow, ItemSourceRow.item_id == ItemRow.id)
-                .where(ItemRow.first_seen_at >= since)
-                .group_by(story)
-                .having(func.count(func.distinct(ItemSourceRow.source_id)) > 1)
-                .order_by(func.count(func.distinct(ItemSourceRow.source_id)).desc(), story)
-                .limit(limit)
-            ).all()
-            firsts = [r[2] for r in rows]
-            titles = {
-                item_id: title
-                for item_id, title in s.execute(
-                    select(ItemRow.id, ItemRow.title).where(ItemRow.id.in_(firsts))
-                )
-            }
-            return [(story_id, count, titles.get(first, "")) for story_id, count, first in rows]
 
     def stories_of(self, entries: list[Entry]) -> list[tuple[int | None, int | None]]:
         """For each entry: (its item id, its story id) when stored; else (None, the story it
