@@ -408,9 +408,18 @@ def classify(ctx: click.Context, file: Any) -> None:
     help="Train on the file itself in folds (by publisher or by date) and score held-out items.",
 )
 @click.option("--folds", default=5, show_default=True, help="Number of folds (at least 2).")
+@click.option(
+    "--train-with",
+    "train_with",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --cross-validate: labeled items every fold also trains on (items of FILE "
+    "itself, by URL or title, left out), e.g. the shipped training set.",
+)
 @click.pass_context
 @_errors
-def evaluate(ctx: click.Context, file: Path, scheme: str | None, folds: int) -> None:
+def evaluate(
+    ctx: click.Context, file: Path, scheme: str | None, folds: int, train_with: Path | None
+) -> None:
     """Precision, recall and F1 of `relevant`, section accuracy, confusion matrix, calibration
     for labeled JSON lines (label 1, 0 or "b"; borderline items are reported apart)."""
     if folds < 2:
@@ -430,13 +439,21 @@ def evaluate(ctx: click.Context, file: Path, scheme: str | None, folds: int) -> 
 
     config = load_config(ctx.obj["config"])
     examples = load_examples(file)
+    if train_with and not scheme:
+        message = "only with --cross-validate"
+        raise ConfigError([Problem("command line", None, "--train-with", message)])
+    extra = load_examples(train_with) if train_with else []
     rows = [{"label": e.label, "section": e.section, "topics": e.topics} for e in examples]
     if scheme:
         predictions = [
             {"relevant": p.relevant, "section": p.section, "score": p.score, "topics": p.topics}
-            for p in cross_validate(examples, config, scheme, folds)
+            for p in cross_validate(examples, config, scheme, folds, extra=extra)
         ]
-        out.print(f"{len(examples)} items, {folds}-fold cross-validation grouped by {scheme}")
+        also = f", each fold also trained on {train_with.name}" if train_with else ""
+        out.print(
+            f"{len(examples)} items, {folds}-fold cross-validation grouped by {scheme}{also}",
+            highlight=False,
+        )
     else:
         classifier = make_classifier(config, ctx.obj["settings"].data_dir)
         hints = source_hints(config)

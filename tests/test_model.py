@@ -111,6 +111,28 @@ def test_cross_validation_never_scores_what_it_trained_on(monkeypatch: pytest.Mo
         assert not trained_on & {subset[i].publisher for i in fold}
 
 
+def test_cross_validation_trains_with_extra_items_but_never_the_scored_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import monitor.classify.train as train
+
+    seen: list[set[str]] = []
+    real_fit = train.fit
+
+    def spy(examples: list[Example], config: object) -> Model:
+        seen.append({e.title for e in examples})
+        return real_fit(examples, config)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(train, "fit", spy)
+    scored, extra = EXAMPLES[1::8], EXAMPLES[::8]
+    duplicate = scored[0]  # also in the extra set (as the shipped set holds the Chinese one)
+    predictions = cross_validate(scored, CONFIG, "date", k=3, extra=[*extra, duplicate])
+    assert len(predictions) == len(scored) and len(seen) == 3
+    for trained_on, fold in zip(seen, folds_by(scored, "date", 3), strict=True):
+        assert {e.title for e in extra} <= trained_on
+        assert not trained_on & {scored[i].title for i in fold}  # the duplicate too
+
+
 def test_feedback_overrides_the_shipped_label() -> None:
     shipped = EXAMPLES[:3]
     correction = Example(
