@@ -31,6 +31,7 @@ from monitor.store.saving import SaveResult, save_batch, url_key
 from monitor.store.sources import SourceStateStore
 from monitor.store.stories import StoryMemory
 from monitor.stories.features import Profile
+from monitor.stories.match import StoryMatch
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +96,10 @@ class Store(SourceStateStore, ZhDraftStore, FeedbackStore):
         story ``features`` when a worker computed them."""
         dialect = self.engine.dialect.name
         with self.session() as s:
-            result, born = save_batch(s, dialect, entries, now, self.stories, features)
-        for item_id, story_id, entry, known in born:  # committed: the index may learn them
+            result, born, merged = save_batch(s, dialect, entries, now, self.stories, features)
+        if merged:  # committed: the index may learn them
+            self.stories.merge(merged)
+        for item_id, story_id, entry, known in born:
             self.stories.remember(item_id, story_id, entry, known)
         return result
 
@@ -120,7 +123,7 @@ class Store(SourceStateStore, ZhDraftStore, FeedbackStore):
             }
             self.stories.catch_up(s)
         return [
-            stored.get(key) or (None, self.stories.story_of(-n, entry))
+            stored.get(key) or (None, _story_id(self.stories.story_of(-n, entry)))
             for n, (key, entry) in enumerate(zip(keys, entries, strict=True), start=1)
         ]
 
@@ -230,3 +233,7 @@ def _stored_item(row: ItemRow, mentions: list[Mention]) -> StoredItem:
         why=tuple(row.why or ()),
         mentions=tuple(mentions),
     )
+
+
+def _story_id(found: StoryMatch | None) -> int | None:
+    return found.story_id if found else None
