@@ -14,7 +14,7 @@ from pytest_httpserver import HTTPServer
 from monitor.cli import cli
 from monitor.store.health import HealthStore
 from monitor.store.lean import open_lean
-from tests.conftest import Clock, base_config, make_app, source
+from tests.conftest import Clock, base_config, make_app, source, write_config
 from tests.test_stories_service import AGENCY, COMPANY
 
 
@@ -75,17 +75,18 @@ def test_lean_status_reads_what_the_store_reads(
     assert report.failed[0].last_error == "550 no such user"
 
 
-def test_status_on_a_new_database_migrates_it_first(tmp_path: Path) -> None:
+def one_source(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A configuration of one source and the environment of a new SQLite database."""
     config = tmp_path / "sources.yaml"
-    from tests.conftest import write_config
-
     write_config(
         config, base_config(sources=[source("a", "rss", "https://example.org/a.xml", "nsf")])
     )
-    env = {
-        "MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}",
-        "MONITOR_CONFIG": str(config),
-    }
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    return config, {"MONITOR_DATABASE_URL": url, "MONITOR_CONFIG": str(config)}
+
+
+def test_status_on_a_new_database_migrates_it_first(tmp_path: Path) -> None:
+    config, env = one_source(tmp_path)
     result = CliRunner().invoke(cli, ["status"], env=env)
     assert result.exit_code == 0, result.output
     assert "never" in result.stdout and "deliveries: 0 pending, 0 failed" in result.stdout
@@ -106,16 +107,7 @@ def test_status_on_a_new_database_migrates_it_first(tmp_path: Path) -> None:
 def test_status_does_not_import_sqlalchemy(tmp_path: Path) -> None:
     """Checked in a fresh interpreter: what `status` imports on a database at the newest
     revision (the timing itself is in benchmarks/command_speed.py)."""
-    config = tmp_path / "sources.yaml"
-    from tests.conftest import write_config
-
-    write_config(
-        config, base_config(sources=[source("a", "rss", "https://example.org/a.xml", "nsf")])
-    )
-    env = {
-        "MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
-        "MONITOR_CONFIG": str(config),
-    }
+    _, env = one_source(tmp_path)
     assert CliRunner().invoke(cli, ["status"], env=env).exit_code == 0  # creates and migrates
     script = (
         "import sys\n"
