@@ -264,7 +264,7 @@ class Service:
             return claimed_at
         record = self._store(result)
         self.metrics.observe_poll(record)
-        if record.new:
+        if record.new and app.store.flash_matcher is not None:
             self._flash_soon()
         return self._next_due(source, result, record, claimed_at)
 

@@ -215,3 +215,39 @@ def test_the_alert_email_escapes_web_text(tmp_path: Path) -> None:
     text = flash_text(view)
     assert "栏目：研究进展" in text and "主题：半导体" in text
     assert "编译自[2026-05-05]\n<script>x</script> Lab & Co\n" in text
+
+
+def test_the_documented_rule_is_valid() -> None:
+    import re
+
+    import yaml
+
+    from monitor.config import validate_config
+    from monitor.yamlload import Located
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs" / "alerts.md").read_text(encoding="utf-8")
+    (example,) = re.findall(r"```yaml\n(.*?)```", text, re.S)
+    rule = yaml.safe_load(example)["digest"]["profiles"]["cas"]["alert"]
+    cfg = base_config()
+    cfg["digest"]["profiles"]["cas"]["alert"] = rule
+    config = validate_config(Located("docs/alerts.md", cfg))
+    alert = config.digest.profiles["cas"].alert
+    assert alert is not None and len(alert.any_of) == 2 and alert.recipients
+
+
+def test_the_commented_rule_in_sources_yaml_is_valid_once_uncommented(tmp_path: Path) -> None:
+    from tests.conftest import ROOT
+
+    lines = (ROOT / "sources.yaml").read_text(encoding="utf-8").splitlines()
+    start = lines.index("      # alert:")
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("      #"):
+            break
+        block.append(line.replace("      # ", "      ", 1))
+    uncommented = [*lines[:start], *block, *lines[start + len(block) :]]
+    path = tmp_path / "sources.yaml"
+    path.write_text("\n".join(uncommented) + "\n", encoding="utf-8")
+    alert = load_config(path).digest.profiles["cas"].alert
+    assert alert is not None and len(alert.any_of) == 2 and alert.recipients == []
