@@ -36,18 +36,25 @@ GRID = [x / 100 for x in range(16, 80, 2)]
 
 
 def choose(sc: list[tuple[float, bool]], pairs: list[Pair], idx: list[int]) -> tuple[float, float]:
-    """Thresholds with the most true pairs found and at most 1% false merges on ``idx``."""
+    """Thresholds with the most true pairs found and at most 1% false merges on ``idx``; of
+    equally good ones, the middle of their range (the largest margin on both sides, rather
+    than the highest: that one sits right at the training scores of the true pairs)."""
     negatives = sum(1 for i in idx if not pairs[i].same)
-    best: tuple[bool, int, int, float, float] | None = None
+    best: tuple[bool, int, int] | None = None
+    tied: list[tuple[float, float]] = []
     for t in GRID:
         for x in GRID:
             tp = sum(decide(sc[i], t, x) for i in idx if pairs[i].same)
             fp = sum(decide(sc[i], t, x) for i in idx if not pairs[i].same)
-            cand = (fp <= 0.01 * negatives, tp, -fp, t, x)
-            if best is None or cand > best:
-                best = cand
-    assert best is not None
-    return best[3], best[4]
+            key = (fp <= 0.01 * negatives, tp, -fp)
+            if best is None or key > best:
+                best, tied = key, []
+            if key == best:
+                tied.append((t, x))
+    ts = sorted({t for t, _ in tied})
+    t = ts[len(ts) // 2]
+    xs = sorted(x for u, x in tied if u == t)
+    return t, xs[len(xs) // 2]
 
 
 def cross_validate(pairs: list[Pair]) -> None:

@@ -10,7 +10,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -20,12 +20,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from monitor.config import load_config
-from monitor.errors import ConfigError, MonitorError, Problem
+from monitor.errors import ConfigError, MonitorError, Problem, StoreError
 from monitor.settings import Settings, log_level_problem, writable_dir
 
 if TYPE_CHECKING:  # the app (and the database, classifier) is imported only when used
     from monitor.app import App
+    from monitor.config import Config
     from monitor.store.sources import PollRecord
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,6 +33,14 @@ Folder = Literal["database", "digests", "data"]
 # Tables wider than 80 columns when the output is not a terminal (pipes, logs, tests).
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, soft_wrap=True)
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate the configuration (pydantic and the source kinds are imported here:
+    ``status`` and ``--help`` start without them)."""
+    from monitor.config import load_config as load
+
+    return load(path)
 
 
 def _configure_logging(level: str) -> None:
@@ -413,9 +421,18 @@ def classify(ctx: click.Context, file: Any) -> None:
     help="Train on the file itself in folds (by publisher or by date) and score held-out items.",
 )
 @click.option("--folds", default=5, show_default=True, help="Number of folds (at least 2).")
+@click.option(
+    "--train-with",
+    "train_with",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --cross-validate: labeled items every fold also trains on (items of FILE "
+    "itself, by URL or title, left out), e.g. the shipped training set.",
+)
 @click.pass_context
 @_errors
-def evaluate(ctx: click.Context, file: Path, scheme: str | None, folds: int) -> None:
+def evaluate(
+    ctx: click.Context, file: Path, scheme: str | None, folds: int, train_with: Path | None
+) -> None:
     """Precision, recall and F1 of `relevant`, section accuracy, confusion matrix, calibration
     for labeled JSON lines (label 1, 0 or "b"; borderline items are reported apart)."""
     if folds < 2:
@@ -435,13 +452,21 @@ def evaluate(ctx: click.Context, file: Path, scheme: str | None, folds: int) -> 
 
     config = load_config(ctx.obj["config"])
     examples = load_examples(file)
+    if train_with and not scheme:
+        message = "only with --cross-validate"
+        raise ConfigError([Problem("command line", None, "--train-with", message)])
+    extra = load_examples(train_with) if train_with else []
     rows = [{"label": e.label, "section": e.section, "topics": e.topics} for e in examples]
     if scheme:
         predictions = [
             {"relevant": p.relevant, "section": p.section, "score": p.score, "topics": p.topics}
-            for p in cross_validate(examples, config, scheme, folds)
+            for p in cross_validate(examples, config, scheme, folds, extra=extra)
         ]
-        out.print(f"{len(examples)} items, {folds}-fold cross-validation grouped by {scheme}")
+        also = f", each fold also trained on {train_with.name}" if train_with else ""
+        out.print(
+            f"{len(examples)} items, {folds}-fold cross-validation grouped by {scheme}{also}",
+            highlight=False,
+        )
     else:
         classifier = make_classifier(config, ctx.obj["settings"].data_dir)
         hints = source_hints(config)
@@ -618,15 +643,22 @@ def _story_note(item_id: int | None, story_id: int | None) -> str:
 @_errors
 def status(ctx: click.Context) -> None:
     """Per source: last poll, last success, consecutive failures, items in the last 7 days."""
-    with _app(ctx, "database") as app:
-        rows = app.store.statuses(app.clock())
-        incidents: dict[str, list[str]] = {}
-        for incident in app.health.incidents():
-            incidents.setdefault(incident.source_id, []).append(incident.kind)
-        stats = {s.id: s for s in app.health.stats(app.clock().date())}
-        failed = app.outbox.deliveries(status="failed")
-        pending = app.outbox.deliveries(status="pending")
-        shared = app.store.shared_stories(app.clock() - timedelta(days=7))
+    from datetime import UTC
+
+    from monitor.store.lean import open_lean
+
+    settings: Settings = ctx.obj["settings"]
+    now = datetime.now(UTC)
+    with open_lean(settings.db_url) as reader:
+        ready = reader is not None and not _unsynced(ctx.obj["config"], reader.source_ids())
+        report = reader.report(now, now.date()) if reader is not None and ready else None
+    if report is None:  # a new or older database, or sources not yet recorded: the Store
+        with _app(ctx, "database") as app:  # migrates and records them first
+            app.store  # noqa: B018
+        with open_lean(settings.db_url) as reader:
+            if reader is None:
+                raise StoreError(f"cannot read the database {settings.db_url} after migrating it")
+            report = reader.report(now, now.date())
     table = Table(
         "source",
         "kind",
@@ -639,32 +671,47 @@ def status(ctx: click.Context) -> None:
         "incident",
         "last error",
     )
-    for r in rows:
-        s = stats.get(r.id)
+    for r in report.sources:
         table.add_row(
             r.id,
             r.kind,
             _when(r.last_poll_at),
             _when(r.last_success_at),
             str(r.consecutive_failures),
-            str(s.last_item_date or "—") if s else "—",
+            str(r.last_item_date or "—"),
             str(r.items_7d),
-            " ".join(map(str, s.weekly_counts)) if s else "",
-            ", ".join(incidents.get(r.id, [])),
+            " ".join(map(str, r.weekly_counts)),
+            ", ".join(r.incidents),
             r.last_error or "",
         )
     out.print(table)
-    if shared:
+    if report.shared:
         out.print("stories carried by several sources in the last 7 days:")
-        for story_id, count, title in shared:
+        for story_id, count, title in report.shared:
             out.print(
                 f"  story #{story_id}: {count} sources: {title}", markup=False, highlight=False
             )
-    out.print(f"deliveries: {len(pending)} pending, {len(failed)} failed")
-    for d in failed:
+    out.print(f"deliveries: {report.pending} pending, {len(report.failed)} failed")
+    for d in report.failed:
         out.print(
             f"  failed: {d.week} {d.profile} → {d.recipient}: {d.last_error}", highlight=False
         )
+
+
+def _unsynced(config_path: Path, stored: set[str]) -> bool:
+    """Whether the configuration names a source the database has no row for yet (read
+    without validating: the Store path validates it)."""
+    from monitor.yamlload import load_yaml
+
+    try:
+        data = load_yaml(config_path).data
+    except MonitorError:
+        return True  # let the full path report the problem
+    sources = data.get("sources") if isinstance(data, dict) else None
+    return any(
+        isinstance(s, dict) and isinstance(s.get("id"), str) and s["id"] not in stored
+        for s in sources or []
+    )
 
 
 def _when(value: datetime | None) -> str:

@@ -13,8 +13,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from monitor.cli import _app, _errors, _story_note, err, out, sources
-from monitor.config import SLUG, load_config
+from monitor.cli import _app, _errors, _story_note, err, load_config, out, sources
 from monitor.errors import ConfigError, MonitorError, Problem
 
 if TYPE_CHECKING:
@@ -57,6 +56,8 @@ def add_source(
 
     if not looks_like_url(url):
         raise click.BadParameter(f"{url!r} is not an http(s) URL", param_hint="URL")
+    from monitor.config import SLUG
+
     for value, option in ((source_id, "--id"), (publisher, "--publisher")):
         if value is not None and not SLUG.match(value):
             message = f"{value!r}: use lowercase letters, digits, '-' or '_'"

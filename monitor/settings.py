@@ -272,6 +272,8 @@ def llm_url_problem(value: str) -> str | None:
 def database_url_problem(value: str) -> str | None:
     """What is wrong with an SQLAlchemy URL (unparsable, unknown database, driver not installed),
     or None. The URL is never echoed: it may hold a password."""
+    if _usual_database_url(value):  # checked without importing SQLAlchemy (slow to import)
+        return None
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -288,6 +290,25 @@ def database_url_problem(value: str) -> str | None:
     except ImportError:
         return _missing_driver(url.get_backend_name(), url.get_driver_name())
     return None
+
+
+def _usual_database_url(value: str) -> bool:
+    """Whether ``value`` is plainly a SQLite file URL or a PostgreSQL URL with its installed
+    driver; anything else goes through SQLAlchemy's own check."""
+    import importlib.util
+    from urllib.parse import urlsplit
+
+    scheme, _, rest = value.partition("://")
+    if scheme in ("sqlite", "sqlite+pysqlite"):
+        return rest.startswith("/") and "?" not in rest
+    if scheme != "postgresql+psycopg":
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises ValueError for a bad port)
+    except ValueError:
+        return False
+    return bool(parts.hostname or parts.query) and importlib.util.find_spec("psycopg") is not None
 
 
 def _missing_driver(backend: str, driver: str) -> str:

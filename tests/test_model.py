@@ -92,23 +92,43 @@ def test_date_folds_are_consecutive_periods() -> None:
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(ends))
 
 
-def test_cross_validation_never_scores_what_it_trained_on(monkeypatch: pytest.MonkeyPatch) -> None:
+def spy_on_fit(monkeypatch: pytest.MonkeyPatch) -> list[list[Example]]:
+    """What each call of ``fit`` trained on, recorded as cross-validation calls it."""
     import monitor.classify.train as train
 
-    seen: list[set[str]] = []
+    seen: list[list[Example]] = []
     real_fit = train.fit
 
     def spy(examples: list[Example], config: object) -> Model:
-        seen.append({e.publisher for e in examples})
+        seen.append(list(examples))
         return real_fit(examples, config)  # type: ignore[arg-type]
 
     monkeypatch.setattr(train, "fit", spy)
+    return seen
+
+
+def test_cross_validation_never_scores_what_it_trained_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    trained = spy_on_fit(monkeypatch)
     subset = EXAMPLES[::4]
     predictions = cross_validate(subset, CONFIG, "publisher", k=3)
-    assert len(predictions) == len(subset) and len(seen) == 3
+    assert len(predictions) == len(subset) and len(trained) == 3
     folds = folds_by(subset, "publisher", 3)
-    for trained_on, fold in zip(seen, folds, strict=True):
-        assert not trained_on & {subset[i].publisher for i in fold}
+    for examples, fold in zip(trained, folds, strict=True):
+        assert not {e.publisher for e in examples} & {subset[i].publisher for i in fold}
+
+
+def test_cross_validation_trains_with_extra_items_but_never_the_scored_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    trained = spy_on_fit(monkeypatch)
+    scored, extra = EXAMPLES[1::8], EXAMPLES[::8]
+    duplicate = scored[0]  # also in the extra set (as the shipped set holds the Chinese one)
+    predictions = cross_validate(scored, CONFIG, "date", k=3, extra=[*extra, duplicate])
+    assert len(predictions) == len(scored) and len(trained) == 3
+    seen = [{e.title for e in examples} for examples in trained]
+    for trained_on, fold in zip(seen, folds_by(scored, "date", 3), strict=True):
+        assert {e.title for e in extra} <= trained_on
+        assert not trained_on & {scored[i].title for i in fold}  # the duplicate too
 
 
 def test_feedback_overrides_the_shipped_label() -> None:

@@ -122,3 +122,67 @@ def test_feedback_on_an_item_holds_for_its_story(
     assert examples[company.title].section == "industry"  # the verdict reached its coverage
     assert graphite.title not in examples
     app.close()
+
+
+def test_an_item_bridging_two_stored_stories_merges_them_in_the_store(
+    tmp_path: Path, db_url: str
+) -> None:
+    """The pair set's items stored day by day through the Store (the service's path): the
+    2021 supply-chain executive order forms two stories, then one report matches both; every
+    member, in the database and in the story index, ends in one story."""
+    from dataclasses import replace
+    from datetime import UTC, date, datetime
+
+    from monitor.config import load_config
+    from monitor.dedup import canonical_url
+    from monitor.items import Classification, Entry
+    from monitor.store import Store
+    from tests.conftest import ROOT
+    from tests.test_stories import PAIRS, supply_chain_items
+
+    config = load_config(ROOT / "sources.yaml")
+    store = Store(db_url, publishers=config.publishers)
+    decision = Classification(True, 0.9, (), "strategy", ())
+    seen: dict[str, Entry] = {}
+    for pair in PAIRS:
+        for item in (pair.a, pair.b):
+            url = canonical_url(item["url"])
+            if url in seen or not item.get("date"):
+                continue
+            day = date.fromisoformat(str(item["date"]))
+            seen[url] = Entry(
+                source_id=f"src-{item['publisher']}",
+                publisher=item["publisher"],
+                canonical_url=url,
+                url=item["url"],
+                guid=None,
+                title=item["title"],
+                summary=item.get("summary", ""),
+                published_at=datetime(day.year, day.month, day.day, 12, tzinfo=UTC),
+                published_date=day,
+                date_source="feed",
+                date_note=None,
+                language=item.get("language", "en"),
+            )
+    entries = sorted(seen.values(), key=lambda e: (e.published_date, e.canonical_url))
+    for entry in entries:  # one item per poll, in date order
+        now = entry.published_at or datetime.now(UTC)
+        store.save_entries([(replace(entry), decision)], now)
+    five = [i["title"] for i in supply_chain_items()]
+    stored = {
+        i.title: i
+        for i in store.items_in_period(
+            date(2021, 2, 1),
+            date(2021, 3, 31),
+            datetime(2021, 2, 1, tzinfo=UTC),
+            datetime(2021, 3, 31, tzinfo=UTC),
+        )
+    }
+    assert all(title in stored for title in five)
+    story_ids = {stored[title].story_id for title in five}
+    assert len(story_ids) == 1
+    # the story index moved its members too: the same report, seen again, finds one story
+    again = next(e for e in entries if e.title == five[-1])
+    found = store.stories.story_of(-1, replace(again, source_id="src-another"))
+    assert found is not None and found.story_id in story_ids and not found.merges
+    store.close()

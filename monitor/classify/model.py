@@ -27,7 +27,7 @@ from typing import Any
 from monitor.classify.features import analyze
 
 FORMAT = 3
-FEATURES = 3  # bump when model_features or features.analyze change
+FEATURES = 4  # bump when model_features or features.analyze change
 PACKAGED = Path(__file__).resolve().parent.parent / "data" / "model.json"
 
 

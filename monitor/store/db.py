@@ -20,12 +20,12 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
+from monitor.store.revision import HEAD_REVISION
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 log = logging.getLogger(__name__)
-HEAD_REVISION = "0007"  # the newest migration (a test checks it against Alembic's head)
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The advisory lock key: the first 8 bytes of a hash of a fixed name, as a signed 64-bit integer.
 MIGRATION_LOCK_KEY = int.from_bytes(

@@ -11,12 +11,12 @@ nothing (insert-or-ignore).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from monitor.flash.rules import NewItem, QueuedFlash
@@ -125,6 +125,25 @@ def queue_flashes(
     for profile, story_id in added:
         log.info("news alert queued profile=%s story=%s", profile, story_id)
     return len(added)
+
+
+def move_flashes(session: Session, merged: Mapping[int, int]) -> None:
+    """Stories merged into others (a new item bridged them) take their alerts along, in the
+    caller's transaction: the merged story counts as alerted, and still alerts only once. When
+    both stories were alerted for a profile, the target's alert stays and the other keeps its
+    old story id."""
+    taken = FlashRow.__table__.alias("taken")
+    for other, story_id in merged.items():
+        session.execute(
+            update(FlashRow)
+            .where(
+                FlashRow.story_id == other,
+                FlashRow.profile.not_in(
+                    select(taken.c.profile).where(taken.c.story_id == story_id)
+                ),
+            )
+            .values(story_id=story_id)
+        )
 
 
 class FlashStore:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,7 +21,7 @@ from monitor.items import Classification, Entry, Mention, StoredItem
 from monitor.store.db import make_engine, upgrade
 from monitor.store.drafts import ZhDraftStore
 from monitor.store.feedback import FeedbackStore
-from monitor.store.flashes import FlashStore, Matcher, queue_flashes
+from monitor.store.flashes import FlashStore, Matcher, move_flashes, queue_flashes
 from monitor.store.models import (
     DigestRow,
     ItemRow,
@@ -32,6 +32,7 @@ from monitor.store.saving import SaveResult, save_batch, url_key
 from monitor.store.sources import SourceStateStore
 from monitor.store.stories import StoryMemory
 from monitor.stories.features import Profile
+from monitor.stories.match import StoryMatch
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +100,14 @@ class Store(SourceStateStore, ZhDraftStore, FeedbackStore, FlashStore):
         dialect = self.engine.dialect.name
         matcher = self.flash_matcher
         with self.session() as s:
-            result, born = save_batch(s, dialect, entries, now, self.stories, features)
+            result, born, merged = save_batch(s, dialect, entries, now, self.stories, features)
+            if merged:
+                move_flashes(s, merged)
             if matcher is not None and born:
                 queue_flashes(s, dialect, matcher, born, entries, now)
-        for item_id, story_id, entry, known in born:  # committed: the index may learn them
+        if merged:  # committed: the index may learn them
+            self.stories.merge(merged)
+        for item_id, story_id, entry, known in born:
             self.stories.remember(item_id, story_id, entry, known)
         return result
 
@@ -110,31 +115,6 @@ class Store(SourceStateStore, ZhDraftStore, FeedbackStore, FlashStore):
         """Get the story index ready for storing (see ``StoryMemory.prepare``)."""
         with self.session() as s:
             self.stories.prepare(s)
-
-    def shared_stories(self, since: datetime, limit: int = 20) -> list[tuple[int, int, str]]:
-        """Stories seen since ``since`` that several sources carried: (story id, sources,
-        title of the first item), the most widely carried first."""
-        story = func.coalesce(ItemRow.story_id, ItemRow.id)
-        with self.session() as s:
-            rows = s.execute(
-                select(
-                    story, func.count(func.distinct(ItemSourceRow.source_id)), func.min(ItemRow.id)
-                )
-                .join(ItemSourceRow, ItemSourceRow.item_id == ItemRow.id)
-                .where(ItemRow.first_seen_at >= since)
-                .group_by(story)
-                .having(func.count(func.distinct(ItemSourceRow.source_id)) > 1)
-                .order_by(func.count(func.distinct(ItemSourceRow.source_id)).desc(), story)
-                .limit(limit)
-            ).all()
-            firsts = [r[2] for r in rows]
-            titles = {
-                item_id: title
-                for item_id, title in s.execute(
-                    select(ItemRow.id, ItemRow.title).where(ItemRow.id.in_(firsts))
-                )
-            }
-            return [(story_id, count, titles.get(first, "")) for story_id, count, first in rows]
 
     def stories_of(self, entries: list[Entry]) -> list[tuple[int | None, int | None]]:
         """For each entry: (its item id, its story id) when stored; else (None, the story it
@@ -151,7 +131,7 @@ class Store(SourceStateStore, ZhDraftStore, FeedbackStore, FlashStore):
             }
             self.stories.catch_up(s)
         return [
-            stored.get(key) or (None, self.stories.story_of(-n, entry))
+            stored.get(key) or (None, _story_id(self.stories.story_of(-n, entry)))
             for n, (key, entry) in enumerate(zip(keys, entries, strict=True), start=1)
         ]
 
@@ -261,3 +241,7 @@ def _stored_item(row: ItemRow, mentions: list[Mention]) -> StoredItem:
         why=tuple(row.why or ()),
         mentions=tuple(mentions),
     )
+
+
+def _story_id(found: StoryMatch | None) -> int | None:
+    return found.story_id if found else None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Insert, Table, bindparam, select, update
+from sqlalchemy import Insert, Table, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from monitor.dedup import fingerprint
 from monitor.items import Classification, Entry
 from monitor.store.models import ItemRow, ItemSourceRow
 from monitor.stories.features import Profile
+from monitor.stories.match import StoryMatch
 
 CHUNK = 500  # keys per IN (...) query
 Fresh = tuple[str, Entry, Classification, "Profile | None"]  # a new item: key, ..., features
@@ -45,11 +46,14 @@ class Stories(Protocol):
 
     def catch_up(self, session: Session) -> None: ...
 
-    def story_of(self, item_id: int, entry: Entry, features: Profile | None) -> int | None: ...
+    def story_of(
+        self, item_id: int, entry: Entry, features: Profile | None
+    ) -> StoryMatch | None: ...
 
 
 Decided = tuple[Entry, Classification]
 New = tuple[int, int, Entry, "Profile | None"]  # item id, story id, entry, story features
+Merged = dict[int, int]  # story id → the story id its members now have
 
 
 def save_batch(
@@ -59,10 +63,10 @@ def save_batch(
     now: datetime,
     stories: Stories | None,
     features: Sequence[Profile | None] | None = None,
-) -> tuple[SaveResult, list[New]]:
+) -> tuple[SaveResult, list[New], Merged]:
     """Insert new items, update changed ones, link every item to its source. Returns the
-    result and the new items (id, story id, entry) for the story index to remember once the
-    transaction has committed."""
+    result, the new items (id, story id, entry) and the stories merged into others (a new
+    item bridged them), for the story index to learn once the transaction has committed."""
     keys = [url_key(e.canonical_url) for e, _ in decided]
     rows = _existing(session, keys, decided)
     if stories is not None:
@@ -74,7 +78,7 @@ def save_batch(
     inserted = _insert(session, dialect, fresh, now)
     for key in (k for k, _, _, _ in fresh if k not in inserted):  # another instance was first
         rows.update(_existing(session, [key], []))
-    born = _stories(session, inserted, fresh, stories)
+    born, merged = _stories(session, inserted, fresh, stories)
     updated = 0
     changed = [
         (rows[k], e)
@@ -95,8 +99,10 @@ def save_batch(
     story_ids = [
         inserted[k][1] if k in inserted else (rows[k].story_id or rows[k].id) for k in keys
     ]
+    if merged:
+        story_ids = [merged.get(story_id, story_id) for story_id in story_ids]
     result = SaveResult(len(inserted), updated, tuple(ids), tuple(story_ids))
-    return result, born
+    return result, born, merged
 
 
 def _existing(session: Session, keys: list[str], decided: Sequence[Decided]) -> dict[str, ItemRow]:
@@ -185,16 +191,28 @@ def _stories(
     inserted: dict[str, tuple[int, int]],
     fresh: list[Fresh],
     stories: Stories | None,
-) -> list[New]:
-    """Give every inserted item its story: the one the index matches, else its own."""
+) -> tuple[list[New], Merged]:
+    """Give every inserted item its story: the one the index matches, else its own. When an
+    item matches two stories (one announcement grouped twice before it bridged them), the
+    others' stored members move to the story it matched best."""
     born: list[New] = []
+    merged: Merged = {}
     for key, entry, _, features in fresh:
         if key not in inserted:
             continue
         item_id = inserted[key][0]
-        story_id = (stories.story_of(item_id, entry, features) if stories else None) or item_id
-        inserted[key] = (item_id, story_id)
+        found = stories.story_of(item_id, entry, features) if stories else None
+        story_id = found.story_id if found else item_id
+        for other in found.merges if found else ():
+            merged[other] = story_id
         born.append((item_id, story_id, entry, features))
+    if merged:
+        merged = {other: _final(merged, other) for other in merged}
+        born = [(i, _final(merged, s), e, f) for i, s, e, f in born]
+    for key, (item_id, story_id, _, _) in zip(
+        [k for k, _, _, _ in fresh if k in inserted], born, strict=True
+    ):
+        inserted[key] = (item_id, story_id)
     table: Table = ItemRow.__table__  # type: ignore[assignment]
     connection = session.connection()
     own = [item_id for item_id, story_id, _, _ in born if story_id == item_id]
@@ -209,7 +227,25 @@ def _stories(
             .values(story_id=bindparam("story")),
             joined,
         )
-    return born
+    for other, story_id in merged.items():  # stored members, in the window or older
+        connection.execute(
+            update(table)
+            .where(
+                or_(table.c.story_id == other, (table.c.id == other) & table.c.story_id.is_(None))
+            )
+            .values(story_id=story_id)
+        )
+    return born, merged
+
+
+def _final(merged: Merged, story_id: int) -> int:
+    """Where a story's members end up after the merges of one batch (a merged story may be
+    merged again)."""
+    seen = set()
+    while story_id in merged and story_id not in seen:
+        seen.add(story_id)
+        story_id = merged[story_id]
+    return story_id
 
 
 def _owners(session: Session, changed: Sequence[tuple[ItemRow, Entry]]) -> dict[int, str]:

@@ -24,7 +24,7 @@ from monitor.store.models import ItemRow, ItemSourceRow
 from monitor.stories import StoryDoc, StoryIndex
 from monitor.stories.entries import TEXT_CHARS, doc_of
 from monitor.stories.features import Profile
-from monitor.stories.match import background
+from monitor.stories.match import StoryMatch, background
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +110,17 @@ class StoryMemory:
         self.index.add(doc, story_id or item_id)
         self.high_water = max(self.high_water, item_id)
 
-    def story_of(self, item_id: int, entry: Entry, features: Profile | None = None) -> int | None:
+    def story_of(
+        self, item_id: int, entry: Entry, features: Profile | None = None
+    ) -> StoryMatch | None:
         with self._lock:
-            found = self.index.match(doc_of(item_id, entry), features)
-            return found.story_id if found else None
+            return self.index.match(doc_of(item_id, entry), features)
+
+    def merge(self, merged: Mapping[int, int]) -> None:
+        """Stories whose members the database moved to another story (story → story)."""
+        with self._lock:
+            for other, story_id in merged.items():
+                self.index.merge(story_id, [other])
 
     def remember(
         self, item_id: int, story_id: int, entry: Entry, features: Profile | None = None

@@ -18,7 +18,7 @@ import json
 import math
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
 from importlib.resources import files
@@ -54,6 +54,9 @@ class StoryMatch:
     item_id: int
     score: float
     reasons: tuple[str, ...]
+    # other stories the item matches as well: one announcement that formed two stories before
+    # this item bridged them (their sources apart: a source publishes an announcement once)
+    merges: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class Tuning:
     posting_read: int = 30  # of which the newest are read when looking up a new item
     confirm_limit: int = 10  # candidates confirmed by the finer check
     min_shared: float = 0.1  # of the looked-up weight a candidate must share to be confirmed
+    merge: bool = True  # an item that matches two stories (their sources apart) merges them
 
 
 @dataclass
@@ -113,6 +117,7 @@ class StoryIndex:
     _postings: dict[str, deque[int]] = field(init=False, default_factory=dict, repr=False)
     _df: Counter[str] = field(init=False, default_factory=Counter, repr=False)
     _story_sources: dict[int, Counter[str]] = field(init=False, default_factory=dict, repr=False)
+    _story_items: dict[int, set[int]] = field(init=False, default_factory=dict, repr=False)
     _latest: date | None = field(init=False, default=None, repr=False)
     _profiled: dict[int, _Entry] = field(init=False, default_factory=dict, repr=False)
     _idf_cache: dict[str, tuple[float, int]] = field(init=False, default_factory=dict, repr=False)
@@ -137,7 +142,7 @@ class StoryIndex:
             self._profiled.clear()
         self._profiled[doc.item_id] = entry
         query = self._query(entry)
-        best: tuple[float, StoryMatch] | None = None
+        best: dict[int, tuple[float, StoryMatch]] = {}  # per story, its best-matching member
         for candidate in self._candidates(query):
             if not self._eligible(entry, candidate):
                 continue
@@ -145,9 +150,40 @@ class StoryIndex:
             score, reasons = self._score(query, candidate)
             if score is None:
                 continue
-            if best is None or (score, -candidate.item_id) > (best[0], -best[1].item_id):
-                best = (score, StoryMatch(candidate.story_id, candidate.item_id, score, reasons))
-        return best[1] if best else None
+            found = best.get(candidate.story_id)
+            if found is None or (score, -candidate.item_id) > (found[0], -found[1].item_id):
+                match = StoryMatch(candidate.story_id, candidate.item_id, score, reasons)
+                best[candidate.story_id] = (score, match)
+        if not best:
+            return None
+        ranked = sorted(best.values(), key=lambda found: (-found[0], found[1].item_id))
+        top = ranked[0][1]
+        if not self.tuning.merge:
+            return top
+        sources = Counter(self._story_sources.get(top.story_id, {}))
+        merges = []
+        for _, other in ranked[1:]:
+            carried: Mapping[str, int] = self._story_sources.get(other.story_id, {})
+            if any(source in sources for source in carried):
+                continue
+            merges.append(other.story_id)
+            sources.update(carried)
+        return replace(top, merges=tuple(merges)) if merges else top
+
+    def merge(self, story_id: int, others: Iterable[int]) -> list[int]:
+        """Make the members of ``others`` members of ``story_id``; returns the items moved."""
+        moved: list[int] = []
+        members = self._story_items.setdefault(story_id, set())
+        sources = self._story_sources.setdefault(story_id, Counter())
+        for other in others:
+            if other == story_id:
+                continue
+            for item_id in self._story_items.pop(other, set()):
+                self._entries[item_id].story_id = story_id
+                members.add(item_id)
+                moved.append(item_id)
+            sources.update(self._story_sources.pop(other, Counter()))
+        return moved
 
     def add(self, doc: StoryDoc, story_id: int, features: Profile | None = None) -> None:
         """Remember ``doc`` as a member of ``story_id``."""
@@ -166,6 +202,7 @@ class StoryIndex:
                 postings = every[feature] = deque(maxlen=limit)
             postings.append(item_id)
         self._story_sources.setdefault(story_id, Counter())[doc.source_id] += 1
+        self._story_items.setdefault(story_id, set()).add(item_id)
         if doc.published and (self._latest is None or doc.published > self._latest):
             self._latest = doc.published
 
@@ -207,6 +244,11 @@ class StoryIndex:
                 del sources[entry.source_id]
             if not sources:
                 del self._story_sources[entry.story_id]
+        members = self._story_items.get(entry.story_id)
+        if members is not None:
+            members.discard(item_id)
+            if not members:
+                del self._story_items[entry.story_id]
 
     def _idfs(self, features: Iterable[str]) -> dict[str, float]:
         """``_idf`` of each feature (the same values, computed together)."""
@@ -424,14 +466,18 @@ def group(
     window_days: int = 14,
     tuning: Tuning | None = None,
 ) -> dict[int, int]:
-    """item_id → story_id (the item id of the story's first member), deciding item by item in
-    date order (undated items last, ties by item id) exactly as the service does."""
+    """item_id → story_id (the item id of a member: the first of its story, or of the story
+    that a later item matched best when it bridged two), deciding item by item in date order
+    (undated items last, ties by item id) exactly as the service does."""
     index = StoryIndex(publishers, window_days=window_days, tuning=tuning or Tuning())
     ordered = sorted(docs, key=lambda d: (d.published is None, d.published or date.min, d.item_id))
     stories: dict[int, int] = {}
     for doc in ordered:
         found = index.match(doc)
         story_id = found.story_id if found else doc.item_id
+        if found and found.merges:
+            for item_id in index.merge(story_id, found.merges):
+                stories[item_id] = story_id
         index.add(doc, story_id)
         stories[doc.item_id] = story_id
     return stories
