@@ -326,3 +326,133 @@ def test_the_cli_lists_and_sends_pending_alerts(
     listed = runner.invoke(cli, ["flashes", "list", "--status", "sent"], env=env)
     assert "DoD Awards $35 Million" in listed.stdout
     assert len(mailserver.received) == 1
+
+
+def test_stories_merged_by_a_bridging_item_keep_one_alert(tmp_path: Path, db_url: str) -> None:
+    """The pair set's supply-chain order, stored day by day with an alert rule: its items form
+    two stories (each alerted when it appeared), then a report bridges them. The merged story
+    carries an alert, the bridging report raises none, and the digest marks the story."""
+    from dataclasses import replace
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from monitor.config import load_config
+    from monitor.dedup import canonical_url
+    from monitor.flash.rules import FlashMatcher
+    from monitor.items import Classification, Entry
+    from monitor.store import Store
+    from monitor.store.flash_outbox import FlashOutbox
+    from monitor.store.models import FlashRow
+    from tests.conftest import write_config
+    from tests.test_stories import PAIRS, supply_chain_items
+
+    cfg = base_config()
+    cfg["digest"]["profiles"]["cas"]["alert"] = {"min_score": 0.5}
+    config = load_config(write_config(tmp_path / "sources.yaml", cfg))
+    store = Store(db_url, publishers=config.publishers)
+    store.flash_matcher = FlashMatcher.of(config, "example.org")
+    decision = Classification(True, 0.9, (), "strategy", ())
+    seen: dict[str, Entry] = {}
+    for pair in PAIRS:
+        for item in (pair.a, pair.b):
+            url = canonical_url(item["url"])
+            if url in seen or not item.get("date"):
+                continue
+            day = date.fromisoformat(str(item["date"]))
+            seen[url] = Entry(
+                source_id=f"src-{item['publisher']}",
+                publisher=item["publisher"],
+                canonical_url=url,
+                url=item["url"],
+                guid=None,
+                title=item["title"],
+                summary=item.get("summary", ""),
+                published_at=datetime(day.year, day.month, day.day, 12, tzinfo=UTC),
+                published_date=day,
+                date_source="feed",
+                date_note=None,
+                language=item.get("language", "en"),
+            )
+    five = [i["title"] for i in supply_chain_items()]
+    entries = sorted(seen.values(), key=lambda e: (e.published_date, e.canonical_url))
+    outbox = FlashOutbox(store, backoff=timedelta(minutes=1))
+    counts: list[int] = []
+    for entry in entries:  # one item per poll, in date order
+        bridging = entry.title == five[-1]
+        if bridging:
+            counts.append(len(outbox.flashes(limit=1000)))
+        store.save_entries([(replace(entry), decision)], entry.published_at or NOW)
+        if bridging:
+            counts.append(len(outbox.flashes(limit=1000)))
+    items = store.items_in_period(
+        date(2021, 2, 1),
+        date(2021, 3, 31),
+        datetime(2021, 2, 1, tzinfo=UTC),
+        datetime(2021, 3, 31, tzinfo=UTC),
+    )
+    members = [i for i in items if i.title in five]
+    (story,) = {i.story_id for i in members}
+    with store.session() as s:
+        rows = s.execute(select(FlashRow.story_id, FlashRow.item_id)).all()
+    alerted = [item_id for story_id, item_id in rows if story_id == story]
+    assert len(alerted) == 1  # the merged story: one alert
+    bridging = next(i for i in members if i.title == five[-1])
+    assert bridging.id not in {item_id for _, item_id in rows}  # it raised none
+    assert counts[0] == counts[1] > 0  # the bridging save moved an alert, added none
+    with store.session() as s:
+        s.execute(FlashRow.__table__.update().values(status="sent"))
+    assert store.flashed_stories("cas", [story]) == {story}
+    store.close()
+
+
+def test_a_merged_story_takes_its_alerts_along(tmp_path: Path, db_url: str) -> None:
+    from sqlalchemy import select
+
+    from monitor.items import Classification, Entry
+    from monitor.store import Store
+    from monitor.store.flashes import move_flashes
+    from monitor.store.models import FlashRow
+
+    store = Store(db_url)
+    decision = Classification(True, 0.9, (), "strategy", ())
+    entries = [
+        Entry(
+            source_id="s",
+            publisher="nsf",
+            canonical_url=f"https://x.gov/{n}",
+            url=f"https://x.gov/{n}",
+            guid=None,
+            title=f"Unrelated announcement number {n}",
+            summary="",
+            published_at=None,
+            published_date=None,
+            date_source="first_seen",
+            date_note=None,
+            language="en",
+        )
+        for n in (1, 2)
+    ]
+    a, b = store.save_entries([(e, decision) for e in entries], NOW).item_ids
+    rows = [("cas", a), ("zj", a), ("cas", b)]
+    with store.session() as s:
+        for profile, story in rows:
+            s.add(
+                FlashRow(
+                    profile=profile,
+                    story_id=story,
+                    item_id=story,
+                    status="sent",
+                    message_id=f"<{profile}.{story}@x>",
+                    attempts=1,
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+    with store.session() as s:
+        move_flashes(s, {a: b})
+    with store.session() as s:
+        found = sorted(s.execute(select(FlashRow.profile, FlashRow.story_id)).all())
+    assert found == [("cas", a), ("cas", b), ("zj", b)]  # zj moved; cas: b had its own
+    assert store.flashed_stories("zj", [b]) == {b}
+    store.close()
