@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from monitor.classify.dataset import Example
     from monitor.deliver import Deliverer
     from monitor.digest.build import Drafted
+    from monitor.flash.rules import FlashMatcher
+    from monitor.flash.send import Flasher
     from monitor.http import HttpClient
     from monitor.parsing import Parser
     from monitor.poll import Fetch
@@ -78,7 +80,15 @@ class App:
     def store(self) -> Store:
         store = Store(self.settings.db_url, publishers=self.config.publishers)
         store.sync_sources(self.config.sources, self.clock())
+        store.flash_matcher = self._flash_matcher(self.config)
         return store
+
+    def _flash_matcher(self, config: Config) -> FlashMatcher | None:
+        """The profiles' news alert rules, which the store applies to the items it inserts."""
+        from monitor.flash.rules import FlashMatcher
+        from monitor.notify.email import domain_of
+
+        return FlashMatcher.of(config, domain_of(self.settings.smtp.mail_from))
 
     @cached_property
     def client(self) -> HttpClient:
@@ -107,12 +117,19 @@ class App:
 
         return Deliverer(self)
 
+    @cached_property
+    def flasher(self) -> Flasher:
+        from monitor.flash.send import Flasher
+
+        return Flasher(self)
+
     def reconfigure(self, config: Config) -> None:
         """Use a new, valid configuration from now on (``monitor run`` reloads on SIGHUP):
         sources are synced, the HTTP settings and the classifier follow."""
         old, self.config = self.config, config
         if "store" in self.__dict__:
             self.store.sync_sources(config.sources, self.clock())
+            self.store.flash_matcher = self._flash_matcher(config)
         if "store" in self.__dict__ and config.publishers != old.publishers:
             self.store.stories = StoryMemory(config.publishers)  # reloaded on next use
         if "client" in self.__dict__ and config.http != old.http:

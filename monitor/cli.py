@@ -160,7 +160,11 @@ def poll(ctx: click.Context, source_ids: tuple[str, ...]) -> None:
     with _app(ctx, "database") as app:
         _check_ids(app, source_ids)
         records = _poll_with_progress(app, source_ids)
+        fresh = any(r.new for r in records)
+        waiting = len(app.flasher.outbox.flashes(status="pending")) if fresh else 0
     _poll_table(records)
+    if waiting:
+        out.print(f"{waiting} news alerts waiting: `monitor run` sends them (or `flashes send`)")
     if records and all(r.outcome == "error" for r in records):
         sys.exit(1)
 
@@ -220,6 +224,7 @@ def run(ctx: click.Context, once: bool) -> None:
         if once:
             records = _poll_with_progress(app, ())
             _poll_table(records)
+            _send_flashes(app)
             drafted = app.draft(app.week(_current_label(app)))
             _print_drafted(drafted)
             if records and all(r.outcome == "error" for r in records):
@@ -234,6 +239,14 @@ def run(ctx: click.Context, once: bool) -> None:
 
         code = serve(app)
     sys.exit(code)
+
+
+def _send_flashes(app: App) -> None:
+    """Send the news alerts the round queued (as the service does after each poll)."""
+    results = app.flasher.send_due()
+    if results:
+        sent = sum(status == "sent" for _, status in results)
+        out.print(f"news alerts: {sent} sent of {len(results)} due (see `monitor flashes`)")
 
 
 def _current_label(app: App) -> str:
@@ -729,4 +742,8 @@ def main() -> None:
     cli(prog_name="monitor")
 
 
-from monitor import cli_learn, cli_sources  # noqa: E402, F401  (register `learn`, `sources add`...)
+from monitor import (  # noqa: E402, F401  (register `learn`, `flashes`, `sources add`...)
+    cli_flashes,
+    cli_learn,
+    cli_sources,
+)

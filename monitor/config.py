@@ -181,6 +181,75 @@ class SectionLabel(Model):
     label: str
 
 
+EMAIL = re.compile(r"^[^@\s<>,]+@[^@\s<>,]+\.[^@\s<>,]+$")
+
+
+class AlertMatch(Model):
+    """Conditions on a new item for a news alert (快讯); every condition set must hold."""
+
+    min_score: float | None = Field(None, ge=0, le=1)
+    sections: list[Section] = Field(default_factory=list)  # the item's section is one of these
+    topics: list[str] = Field(default_factory=list)  # the item has one of these topics
+    min_amount: dict[str, float] = Field(default_factory=dict)  # currency → least sum named
+
+    @field_validator("min_amount")
+    @classmethod
+    def _currencies(cls, value: dict[str, float]) -> dict[str, float]:
+        from monitor.drafting.amounts import CURRENCY_ZH
+
+        unknown = sorted(c for c in value if c not in CURRENCY_ZH)
+        if unknown:
+            raise ValueError(
+                f"unknown currency {', '.join(unknown)} (supported: {', '.join(CURRENCY_ZH)})"
+            )
+        if any(v <= 0 for v in value.values()):
+            raise ValueError("sums must be greater than 0")
+        return value
+
+    @property
+    def has_condition(self) -> bool:
+        return bool(self.min_score is not None or self.sections or self.topics or self.min_amount)
+
+
+class AlertAlternative(AlertMatch):
+    """One alternative of ``any_of``."""
+
+    @model_validator(mode="after")
+    def _some_condition(self) -> AlertAlternative:
+        if not self.has_condition:
+            raise ValueError("set at least one of min_score, sections, topics, min_amount")
+        return self
+
+
+class AlertConfig(AlertMatch):
+    """A profile's news alert rule: a relevant new item, published within ``max_age``, that
+    meets the conditions given here and (when ``any_of`` is given) one of its alternatives is
+    emailed to ``recipients`` at once, once per story. Without recipients the alerts are only
+    recorded (``monitor flashes``): a dry run."""
+
+    enabled: bool = True
+    recipients: list[str] = Field(default_factory=list)
+    max_age: Duration = parse_duration("3d")  # older items (a new source's backlog) never alert
+    any_of: list[AlertAlternative] = Field(default_factory=list)
+
+    @field_validator("recipients")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        bad = [a for a in value if not EMAIL.match(a.strip())]
+        if bad:
+            raise ValueError(f"not an email address: {', '.join(repr(a) for a in bad)}")
+        return [a.strip() for a in value]
+
+    @model_validator(mode="after")
+    def _some_condition(self) -> AlertConfig:
+        if not (self.has_condition or self.any_of):
+            raise ValueError(
+                "set at least one of min_score, sections, topics, min_amount or any_of "
+                "(else every relevant item would be an alert)"
+            )
+        return self
+
+
 class ProfileConfig(Model):
     title: str
     layout: Literal["cas", "zj", "idei"] = "cas"
@@ -191,6 +260,7 @@ class ProfileConfig(Model):
     attach_markdown: bool = False
     word: bool = False  # also write the digest as a Word file (and attach it to the email)
     send_empty: bool = True
+    alert: AlertConfig | None = None  # news alerts (快讯): new items emailed at once
 
 
 class DigestConfig(Model):
@@ -424,6 +494,40 @@ def _cross_check(config: Config, located: Located) -> list[Problem]:
             )
         )
     problems.extend(_check_timezone(digest.timezone, located))
+    for name, profile in digest.profiles.items():
+        problems.extend(_check_alert(config, name, profile, located))
+    return problems
+
+
+def _check_alert(
+    config: Config, name: str, profile: ProfileConfig, located: Located
+) -> list[Problem]:
+    """Topics an alert names must exist; its sections must be sections of the profile."""
+    alert = profile.alert
+    if alert is None:
+        return []
+    problems = []
+    path: KeyPath = ("digest", "profiles", name, "alert")
+    shown = {s.key for s in profile.sections}
+    rules: list[tuple[KeyPath, AlertMatch]] = [(path, alert)]
+    rules += [((*path, "any_of", i), r) for i, r in enumerate(alert.any_of)]
+    for where, rule in rules:
+        for index, topic in enumerate(rule.topics):
+            if topic not in config.topics:
+                close = difflib.get_close_matches(topic, list(config.topics), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                problems.append(
+                    located.problem((*where, "topics", index), f"unknown topic {topic!r}{hint}")
+                )
+        for index, section in enumerate(rule.sections):
+            if section not in shown:
+                problems.append(
+                    located.problem(
+                        (*where, "sections", index),
+                        f"section {section!r} is not in this profile's sections "
+                        f"({', '.join(sorted(shown))})",
+                    )
+                )
     return problems
 
 

@@ -39,6 +39,12 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        self.flashes = Counter(
+            "monitor_news_alerts",
+            "News alerts (快讯) by resulting status",
+            ["status"],
+            registry=self.registry,
+        )
         self.open_incidents = Gauge(
             "monitor_open_incidents",
             "Open source health incidents by kind",

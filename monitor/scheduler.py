@@ -3,9 +3,11 @@
 - the dispatcher every ``service.tick``: it starts the polls of due sources (their due times
   live in the database, see ``monitor.service``);
 - the weekly digest job (``digest.schedule`` in the digest time zone);
-- the health check and the outbox (emails due) every few minutes.
+- the health check and the outbox (emails due) every few minutes;
+- the news alerts (快讯) as often as the outbox, and at once after a poll stored new items.
 
-Every job has ``max_instances=1``, ``coalesce=True`` and a misfire grace time.
+Every job has ``coalesce=True`` and a misfire grace time, and ``max_instances=1`` but the news
+alert job (two runs at once are safe: each alert is claimed before it is sent).
 """
 
 from __future__ import annotations
@@ -34,8 +36,11 @@ def add_periodic(
     *,
     misfire_grace: timedelta,
     next_run_time: datetime | None = None,
+    max_instances: int = 1,
 ) -> None:
-    options = {"next_run_time": next_run_time} if next_run_time else {}
+    options: dict[str, object] = {"next_run_time": next_run_time} if next_run_time else {}
+    if max_instances != 1:
+        options["max_instances"] = max_instances
     scheduler.add_job(
         func,
         trigger,

@@ -28,13 +28,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import incidents, scheduler
@@ -107,6 +108,15 @@ class Service:
             IntervalTrigger(seconds=service.outbox_interval.total_seconds()),
             misfire_grace=service.outbox_interval,
             next_run_time=now + timedelta(seconds=1),
+        )
+        scheduler.add_periodic(  # news alerts: also at once after a poll stored new items
+            self.scheduler,
+            "flash",
+            self.send_flashes,
+            IntervalTrigger(seconds=service.outbox_interval.total_seconds()),
+            misfire_grace=service.outbox_interval,
+            next_run_time=datetime.now(UTC) + timedelta(seconds=1),
+            max_instances=2,
         )
         self.scheduler.start(paused=paused)
         if not paused:
@@ -254,6 +264,8 @@ class Service:
             return claimed_at
         record = self._store(result)
         self.metrics.observe_poll(record)
+        if record.new and app.store.flash_matcher is not None:
+            self._flash_soon()
         return self._next_due(source, result, record, claimed_at)
 
     def _store(self, result: Fetch) -> PollRecord:
@@ -355,6 +367,20 @@ class Service:
                 for _, status in self.app.deliverer.send_due():
                     self.metrics.deliveries.labels(status).inc()
                 self.app.deliverer.send_alerts()
+
+    def send_flashes(self) -> None:
+        """Send the news alerts that are due (queued by the polls that stored their items)."""
+        with self._job() as go:
+            if go:
+                for _, status in self.app.flasher.send_due():
+                    self.metrics.flashes.labels(status).inc()
+
+    def _flash_soon(self) -> None:
+        """A poll stored new items: run the news alert job now rather than at its next round
+        (in wall-clock time, which the scheduler runs on). Two runs at once are safe: each
+        alert is claimed before it is sent."""
+        with suppress(JobLookupError):  # stopping: the next start sends what is pending
+            self.scheduler.modify_job("flash", next_run_time=datetime.now(UTC))
 
     def _sent(self, delivery: Delivery) -> None:
         self.metrics.last_digest_sent.labels(delivery.profile).set(self.app.clock().timestamp())

@@ -67,7 +67,9 @@ def draft(
             profile_config.layout,
             now,
         )
-    view = build_view(selection, config, drafts=drafts, outages=reported)
+    shown = {e.item.story_id or e.item.id for s in selection.sections for e in s.entries}
+    alerted = store.flashed_stories(profile, shown)
+    view = build_view(selection, config, drafts=drafts, outages=reported, alerted=alerted)
     rendered = render(view, profile_config.layout)
     paths = write_digest(rendered, directory, week.label, profile)
     document = None

@@ -3,7 +3,7 @@ Pure; no I/O. Text from the web stays plain text here; templates escape it for t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,6 +14,7 @@ from monitor.drafting.skeleton import ZhDraft, skeleton
 from monitor.items import StoredItem
 from monitor.text import lead
 
+ALERTED = "（已快讯）"  # after the headline of an entry whose story was sent as a news alert
 SUMMARY_CHARS = 360
 MIN_SUMMARY = 60  # a shorter feed summary ("Joint announcement with NSF.") gives way to the text
 WHY_LINES = 4
@@ -45,6 +46,7 @@ class ItemView:
     url: str
     related: tuple[Related, ...]
     follow_up: str = ""  # when the story's lead falls in another week: where to find it
+    alerted: bool = False  # its story was sent as a news alert (the headline ends with ALERTED)
 
 
 @dataclass(frozen=True)
@@ -83,9 +85,11 @@ def build_view(
     *,
     drafts: Mapping[int, ZhDraft] | None = None,
     outages: tuple[OutageView, ...] = (),
+    alerted: Collection[int] = (),
 ) -> DigestView:
     """The digest's view; each entry's Chinese headline and lead from ``drafts`` (by item id:
-    a language model's, see ``monitor.drafting.zh``), else the offline skeleton."""
+    a language model's, see ``monitor.drafting.zh``), else the offline skeleton. Entries of the
+    stories in ``alerted`` (sent as news alerts) are marked after their headline."""
     profile = config.digest.profiles[selection.profile]
     week = selection.week
     counter = iter(range(1, selection.count + 1))
@@ -93,7 +97,8 @@ def build_view(
     for section in selection.sections:
         for entry in section.entries:
             zh = (drafts or {}).get(entry.item.id) or skeleton_of(entry, config, profile.layout)
-            views[entry.item.id] = _item(entry, config, next(counter), zh)
+            sent = (entry.item.story_id or entry.item.id) in alerted
+            views[entry.item.id] = _item(entry, config, next(counter), zh, alerted=sent)
     sections = tuple(
         SectionView(s.key, s.label, tuple(views[e.item.id] for e in s.entries))
         for s in selection.sections
@@ -125,7 +130,9 @@ def skeleton_of(entry: Entry, config: Config, layout: str) -> ZhDraft:
     )
 
 
-def _item(entry: Entry, config: Config, number: int, zh: ZhDraft) -> ItemView:
+def _item(
+    entry: Entry, config: Config, number: int, zh: ZhDraft, *, alerted: bool = False
+) -> ItemView:
     item = entry.item
     publisher = config.publisher(item.publisher)
     full, _ = publisher_names(publisher)
@@ -134,7 +141,7 @@ def _item(entry: Entry, config: Config, number: int, zh: ZhDraft) -> ItemView:
     return ItemView(
         number=number,
         item_id=item.id,
-        headline=zh.headline,
+        headline=zh.headline + (ALERTED if alerted else ""),
         lead=zh.lead,
         summary=summary,
         date=entry.day.isoformat(),
@@ -148,6 +155,7 @@ def _item(entry: Entry, config: Config, number: int, zh: ZhDraft) -> ItemView:
         url=item.url,
         related=tuple(_related(r, config) for r in entry.related),
         follow_up=_follow_up(entry, config),
+        alerted=alerted,
     )
 
 

@@ -237,6 +237,21 @@ class AlertRow(Outgoing, Base):
     body: Mapped[str] = mapped_column(Text)
 
 
+class FlashRow(Outgoing, Base):
+    """A news alert (快讯): a new item of a story that met a profile's alert rule, emailed to
+    the profile's alert recipients once. The unique key (profile, story) means once per story,
+    however many sources carry it and however many instances poll them."""
+
+    __tablename__ = "flashes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    profile: Mapped[str] = mapped_column(String(32))
+    story_id: Mapped[int] = mapped_column(Integer)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+
+    __table_args__ = (UniqueConstraint("profile", "story_id", name="uq_flashes_profile_story"),)
+
+
 class FeedbackRow(Base):
     """An editor's correction: relevant, irrelevant, or section=NAME, for the next training."""
 

@@ -21,6 +21,7 @@ from monitor.items import Classification, Entry, Mention, StoredItem
 from monitor.store.db import make_engine, upgrade
 from monitor.store.drafts import ZhDraftStore
 from monitor.store.feedback import FeedbackStore
+from monitor.store.flashes import FlashStore, Matcher, move_flashes, queue_flashes
 from monitor.store.models import (
     DigestRow,
     ItemRow,
@@ -36,7 +37,7 @@ from monitor.stories.match import StoryMatch
 log = logging.getLogger(__name__)
 
 
-class Store(SourceStateStore, ZhDraftStore, FeedbackStore):
+class Store(SourceStateStore, ZhDraftStore, FeedbackStore, FlashStore):
     def __init__(
         self,
         url: str,
@@ -46,6 +47,7 @@ class Store(SourceStateStore, ZhDraftStore, FeedbackStore):
     ) -> None:
         self.url = url
         self.stories = StoryMemory(publishers)
+        self.flash_matcher: Matcher | None = None  # the profiles' alert rules (set by the App)
         self.engine: Engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         if migrate:
@@ -93,10 +95,16 @@ class Store(SourceStateStore, ZhDraftStore, FeedbackStore):
     ) -> SaveResult:
         """Insert new items, update changed ones, link every item to the source it came from;
         new items join the story the story index finds for them (``saving.py``), from their
-        story ``features`` when a worker computed them."""
+        story ``features`` when a worker computed them. The news alerts the new items raise
+        are queued in the same transaction (``monitor.store.flashes``)."""
         dialect = self.engine.dialect.name
+        matcher = self.flash_matcher
         with self.session() as s:
             result, born, merged = save_batch(s, dialect, entries, now, self.stories, features)
+            if merged:
+                move_flashes(s, merged)
+            if matcher is not None and born:
+                queue_flashes(s, dialect, matcher, born, entries, now)
         if merged:  # committed: the index may learn them
             self.stories.merge(merged)
         for item_id, story_id, entry, known in born:
