@@ -692,6 +692,9 @@ def status(ctx: click.Context) -> None:
                 f"  story #{story_id}: {count} sources: {title}", markup=False, highlight=False
             )
     out.print(f"deliveries: {report.pending} pending, {len(report.failed)} failed")
+    if report.flashes:
+        waiting, failed = report.flashes.get("pending", 0), report.flashes.get("failed", 0)
+        out.print(f"news alerts: {waiting} pending, {failed} failed (monitor flashes list)")
     for d in report.failed:
         out.print(
             f"  failed: {d.week} {d.profile} → {d.recipient}: {d.last_error}", highlight=False

@@ -10,10 +10,12 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
+from sqlalchemy import select
 
 from monitor.cli import cli
 from monitor.store.health import HealthStore
 from monitor.store.lean import open_lean
+from monitor.store.models import ItemRow
 from tests.conftest import Clock, base_config, make_app, source, write_config
 from tests.test_stories_service import AGENCY, COMPANY
 
@@ -42,6 +44,22 @@ def test_lean_status_reads_what_the_store_reads(
     for _ in range(10):  # until it gives up
         app.outbox.claim_delivery(delivery.id, now + timedelta(days=30), timedelta(minutes=5))
         app.outbox.finish_delivery(delivery.id, now, "550 no such user")
+    from monitor.store.models import FlashRow
+
+    with app.store.session() as session:  # a news alert that gave up
+        first = session.scalars(select(ItemRow.id).order_by(ItemRow.id)).first()
+        session.add(
+            FlashRow(
+                profile="cas",
+                story_id=first,
+                item_id=first,
+                status="failed",
+                message_id="<f@x>",
+                attempts=5,
+                created_at=now,
+                updated_at=now,
+            )
+        )
     expected_status = app.store.statuses(now)
     expected_stats = {s.id: s for s in health.stats(now.date())}
     app.close()
@@ -73,6 +91,7 @@ def test_lean_status_reads_what_the_store_reads(
     assert [(n, "MP Materials" in title) for _, n, title in report.shared] == [(2, True)]
     assert report.pending == 0 and [f.recipient for f in report.failed] == ["ed@example.org"]
     assert report.failed[0].last_error == "550 no such user"
+    assert report.flashes == {"failed": 1}
 
 
 def one_source(tmp_path: Path) -> tuple[Path, dict[str, str]]:

@@ -56,6 +56,7 @@ class StatusReport:
     shared: list[tuple[int, int, str]]  # story id, sources carrying it, title of its first item
     pending: int
     failed: list[FailedDelivery]
+    flashes: dict[str, int]  # news alerts by status: pending, failed
 
 
 class LeanReader:
@@ -151,7 +152,14 @@ class LeanReader:
             "SELECT week, profile, recipient, status, last_error FROM deliveries"
             " WHERE status IN ('pending', 'failed') ORDER BY week, profile, recipient"
         )
+        flashes = dict(
+            self._rows(
+                "SELECT status, count(*) FROM flashes WHERE status IN ('pending', 'failed')"
+                " GROUP BY status"
+            )
+        )
         return StatusReport(
+            flashes={status: int(n) for status, n in flashes.items()},
             sources=sources,
             shared=self.shared_stories(now - timedelta(days=7)),
             pending=sum(d[3] == "pending" for d in deliveries),
