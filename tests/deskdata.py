@@ -110,3 +110,16 @@ def csrf_of(html: str) -> str:
     found = re.search(r'name="csrf" value="([^"]+)"', html)
     assert found, "no CSRF token in the page"
     return found.group(1)
+
+
+def sections_of(text: str) -> dict[str, str]:
+    """Section label → its text, from the plain-text email of the cas layout."""
+    labels = ("专题", "战略规划", "项目资助", "行业观察", "研究进展")
+    found: dict[str, str] = {}
+    current = ""
+    for line in text.splitlines():
+        stripped = line.strip().strip("【】#=- ")
+        if stripped in labels:
+            current = stripped
+        found[current] = found.get(current, "") + line + "\n"
+    return found

@@ -24,7 +24,17 @@ from monitor.digest.week import parse_week
 from monitor.store.drafts import StoredZhDraft
 from monitor.store.models import FeedbackRow
 from monitor.web import application
-from tests.deskdata import ARTICLE, EDITOR, TOKEN, WEEK, Seeded, csrf_of, desk_app, seed
+from tests.deskdata import (
+    ARTICLE,
+    EDITOR,
+    TOKEN,
+    WEEK,
+    Seeded,
+    csrf_of,
+    desk_app,
+    sections_of,
+    seed,
+)
 from tests.mailserver import MailServer
 
 
@@ -449,16 +459,3 @@ def test_the_sent_email_shows_the_editors_changes(
     assert "MIT team prints" in sections["战略规划"]  # moved
     assert "英国石墨烯膜实现规模化生产" in text and "编辑写的导语。" in text  # edited
     assert "DOE funds a solid-state battery pilot line" in text  # added by URL
-
-
-def sections_of(text: str) -> dict[str, str]:
-    """Section label → its text, from the plain-text email of the cas layout."""
-    labels = ("专题", "战略规划", "项目资助", "行业观察", "研究进展")
-    found: dict[str, str] = {}
-    current = ""
-    for line in text.splitlines():
-        stripped = line.strip().strip("【】#=- ")
-        if stripped in labels:
-            current = stripped
-        found[current] = found.get(current, "") + line + "\n"
-    return found
