@@ -112,6 +112,18 @@ def desk_feedback(app: Any) -> list[tuple[int, str, str]]:
 # -- access -------------------------------------------------------------------------------------
 
 
+def test_the_token_comes_from_the_environment_only() -> None:
+    from monitor.errors import ConfigError
+    from monitor.settings import Settings
+
+    assert Settings.from_env({}).review_token is None
+    settings = Settings.from_env({"MONITOR_REVIEW_TOKEN": f"  {TOKEN}\n"})
+    assert settings.review_token == TOKEN and TOKEN not in repr(settings)
+    with pytest.raises(ConfigError) as short:
+        Settings.from_env({"MONITOR_REVIEW_TOKEN": "short"})
+    assert "MONITOR_REVIEW_TOKEN" in str(short.value) and "at least 16" in str(short.value)
+
+
 def test_without_a_token_the_desk_is_off_and_health_stays_open(tmp_path: Path, db_url: str) -> None:
     app = desk_app(tmp_path, db_url, review_token=None)
     client = Client(application(lambda: (True, {}), CollectorRegistry(), make_desk(app)))
