@@ -202,6 +202,8 @@ def test_sign_in_behind_tls_sets_a_secure_cookie(app: Any, ticks: Ticks) -> None
 
 
 def test_sign_in_form_without_its_csrf_token_is_refused(client: Client) -> None:
+    fresh = Client(client.application)  # never saw the form: no sign-in cookie
+    assert fresh.post("/review/login", data={"token": TOKEN}).status_code == 403
     client.get("/review/login")
     response = client.post("/review/login", data={"token": TOKEN, "csrf": "forged"})
     assert response.status_code == 403

@@ -202,7 +202,7 @@ class DeskApp:
             return _redirect(PREFIX)
         client = request.remote_addr or "unknown"
         nonce = request.cookies.get(LOGIN_COOKIE)
-        if request.method == "GET" or not nonce:
+        if request.method == "GET":
             return self._login_form(request, guard, 200)
         wait = guard.limiter.retry_after(client)
         if wait is not None:
