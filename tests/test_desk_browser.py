@@ -121,13 +121,25 @@ def click_and_wait(
                 button.click()
             break
         except WebDriverException:
-            if attempt == 2 or expected_conditions.staleness_of(old)(driver):
+            if attempt == 2 or gone(old):
                 raise
             time.sleep(0.5)
-    wait.until(expected_conditions.staleness_of(old))
+    wait.until(lambda _: gone(old))
     wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
     if done:
         wait.until(expected_conditions.presence_of_element_located((By.ID, "done")))
+
+
+def gone(element: Any) -> bool:
+    """Whether the page holding ``element`` was replaced (chromedriver reports it as a stale
+    element, or as a node that no longer belongs to the document)."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        element.is_enabled()
+    except WebDriverException:
+        return True
+    return False
 
 
 def section_of(driver: Any, item: int) -> str | None:
