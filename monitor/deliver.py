@@ -204,6 +204,30 @@ class Deliverer:
             ),
         )
 
+    def preview(self, week: Week, profile: str) -> tuple[Drafted, EmailMessage]:
+        """The draft of ``week`` for ``profile`` and its email as a delivery to the profile's
+        first recipient would carry it now (the review desk's preview); nothing is sent."""
+        drafted = self.app.draft(week, profile)
+        recipients = self.recipients(profile)
+        recipient = recipients[0] if recipients else "editor@localhost"
+        mail_from, now = self.app.settings.smtp.mail_from, self.app.clock()
+        message_id = digest_message_id(week.label, profile, recipient, mail_from)
+        delivery = Delivery(
+            0,
+            week.label,
+            profile,
+            recipient,
+            "smtp",
+            "preview",
+            message_id,
+            0,
+            None,
+            now,
+            None,
+            None,
+        )
+        return drafted, self._digest_email(drafted, delivery)
+
     def send_alerts(self) -> list[tuple[Alert, str]]:
         """Send due alerts to the maintainers; without maintainers or SMTP, log them."""
         recipients = list(self.app.settings.alert_to or self.app.config.service.maintainers)

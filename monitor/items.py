@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-DateSource = Literal["feed", "listing", "article", "first_seen"]
+DateSource = Literal["feed", "listing", "article", "first_seen", "editor"]  # editor: the desk
 
 
 @dataclass(frozen=True)

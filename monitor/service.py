@@ -137,7 +137,9 @@ class Service:
         settings, service = self.app.settings, self.app.config.service
         port = service.http_port if settings.http_port is None else settings.http_port
         if port:
-            app = application(self.healthz, self.metrics.registry)
+            from monitor.desk import make_desk
+
+            app = application(self.healthz, self.metrics.registry, make_desk(self.app))
             host = settings.http_host or service.http_host
             self.http = HttpEndpoint(host, port, app, service)
             self.http.start()

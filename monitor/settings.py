@@ -1,7 +1,7 @@
 """Settings from the environment: where things are, how to reach the database and mail server.
 
-Secrets (the SMTP password, the language model's API key) come only from here, never from
-sources.yaml. ``Settings.from_env``
+Secrets (the SMTP password, the language model's API key, the review desk's token) come only
+from here, never from sources.yaml. ``Settings.from_env``
 checks every value and reports everything wrong at once as a ``ConfigError`` naming the
 variables; ``writable_dir`` checks a folder just before a command needs it.
 """
@@ -25,6 +25,7 @@ URL_EXPECTED = (
     "postgresql+psycopg://user:pw@host/db is expected"
 )
 POSTGRES_HINT = "pip install 'monitor[postgres]'"
+REVIEW_TOKEN_MIN = 16  # characters of MONITOR_REVIEW_TOKEN, at least
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 _Check: TypeAlias = Callable[[str], str | None]
@@ -79,6 +80,7 @@ class Settings:
     instance: str = ""
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     llm: LlmSettings = field(default_factory=LlmSettings)
+    review_token: str | None = field(default=None, repr=False)  # the desk's secret; None: off
 
     @property
     def db_url(self) -> str:
@@ -110,6 +112,7 @@ class Settings:
             instance=read.text("MONITOR_INSTANCE") or f"{socket.gethostname()}:{os.getpid()}",
             smtp=_smtp(read),
             llm=_llm(read),
+            review_token=_review_token(read),
         )
         if read.problems:
             raise ConfigError(read.problems)
@@ -131,6 +134,19 @@ def _smtp(read: _Reader) -> SmtpSettings:
         mail_from=read.text("MONITOR_MAIL_FROM") or "monitor@localhost",
         cafile=read.text("MONITOR_SMTP_CAFILE") or None,
     )
+
+
+def _review_token(read: _Reader) -> str | None:
+    """The review desk's sign-in secret (MONITOR_REVIEW_TOKEN); None leaves the desk off."""
+    token = read.env.get("MONITOR_REVIEW_TOKEN", "").strip()
+    if token and len(token) < REVIEW_TOKEN_MIN:
+        read.problem(
+            "MONITOR_REVIEW_TOKEN",
+            f"is too short ({len(token)} characters; use at least {REVIEW_TOKEN_MIN}, "
+            "e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)",
+        )
+        return None
+    return token or None
 
 
 def _llm(read: _Reader) -> LlmSettings:

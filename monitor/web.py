@@ -1,4 +1,6 @@
-"""``/healthz`` and ``/metrics`` over HTTP for ``monitor run``, served by waitress.
+"""``/healthz`` and ``/metrics`` over HTTP for ``monitor run``, served by waitress, and the
+editors' review desk under ``/review`` (``monitor.desk``; it does its own sign-in check, and
+``/healthz`` and ``/metrics`` stay open).
 
 waitress multiplexes connections on one thread and runs requests on a fixed pool
 (``service.http_threads``): idle or slow clients hold a socket, never a thread; connections are
@@ -24,11 +26,15 @@ Health = Callable[[], tuple[bool, dict[str, Any]]]
 WsgiApp = Callable[..., Iterable[bytes]]
 
 
-def application(health: Health, registry: CollectorRegistry) -> WsgiApp:
+def application(
+    health: Health, registry: CollectorRegistry, review: WsgiApp | None = None
+) -> WsgiApp:
     metrics = make_wsgi_app(registry)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if review is not None and (path == "/review" or path.startswith("/review/")):
+            return review(environ, start_response)
         if path == "/metrics":
             return metrics(environ, start_response)
         if path == "/healthz":

@@ -151,6 +151,7 @@ def service_env(tmp_path: Path, threaded_site: HTTPServer) -> Iterator[dict[str,
         "PYTHONPATH": str(ROOT),
     }
     env.pop("MONITOR_DIGEST_TO", None)
+    env.pop("MONITOR_REVIEW_TOKEN", None)
     yield {
         "env": env,
         "db": db,
@@ -216,6 +217,8 @@ def test_polls_sends_once_after_smtp_recovers_and_stops_on_sigterm(
         status, metrics = get(service_env["http_port"], "/metrics")
         assert status == 200 and b'monitor_polls_total{outcome="ok",source="fast"}' in metrics
         assert b"monitor_last_digest_sent_timestamp_seconds" in metrics
+        status, body = get(service_env["http_port"], "/review")  # no token: the desk is off
+        assert status == 404 and b"MONITOR_REVIEW_TOKEN" in body
         assert run.terminate(timeout=20) == 0
     finally:
         if run.process.poll() is None:

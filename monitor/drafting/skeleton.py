@@ -57,7 +57,7 @@ class ZhDraft:
 
     headline: str  # Chinese headline skeleton
     lead: str  # Chinese lead skeleton (starts with the date and the publisher's full name (abbr))
-    source: str = "skeleton"  # "skeleton" or "model"
+    source: str = "skeleton"  # "skeleton", "model" or "editor" (the review desk)
 
 
 def skeleton(

@@ -6,6 +6,9 @@ For each entry, in order: a model draft stored earlier for the item, prompt vers
 under ``MONITOR_LLM_MAX_PER_WEEK`` and the digest's ``MONITOR_LLM_BUDGET`` lasts, a new request,
 checked by the guard and stored either way; else the skeleton. Nothing here raises: a failing
 model or database costs at most the budget plus one request's timeout, then the skeleton.
+
+An editor's own text (the review desk) wins over all of these: ``monitor.digest.build`` asks
+here only for the entries nobody edited.
 """
 
 from __future__ import annotations

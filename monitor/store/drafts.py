@@ -1,6 +1,10 @@
 """Chinese drafts a language model wrote: looked up per item, prompt version and model, saved
 once (accepted or rejected), and counted per digest week (the weekly cap on model calls).
 
+An editor's own headline and lead (the review desk) live in the same table under the prompt
+version ``EDITED``: one row per item, replaced when edited again, never by a model's draft, and
+not counted against the model's weekly cap.
+
 A mixin of ``Store`` (which provides ``session()`` and ``engine``); the methods take and return
 plain values.
 """
@@ -13,10 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from monitor.errors import StoreError
 from monitor.store.models import ZhDraftRow
 from monitor.store.saving import CHUNK, insert_ignore
+
+EDITED = "editor"  # the prompt version of an editor's text (no model prompt is ever called so)
 
 
 @dataclass(frozen=True)
@@ -79,8 +87,55 @@ class ZhDraftStore:
     def zh_draft_count(self, week: str) -> int:
         """How many drafts (accepted or rejected) the model wrote for the digest of ``week``."""
         with self.session() as s:
-            query = select(func.count()).select_from(ZhDraftRow).where(ZhDraftRow.week == week)
+            query = (
+                select(func.count())
+                .select_from(ZhDraftRow)
+                .where(ZhDraftRow.week == week, ZhDraftRow.prompt_version != EDITED)
+            )
             return int(s.scalar(query) or 0)
+
+    # -- the editors' own text ------------------------------------------------------------------
+
+    def zh_edits(self, item_ids: Sequence[int]) -> dict[int, StoredZhDraft]:
+        """The headline and lead an editor wrote for each of ``item_ids`` that has one."""
+        ids = sorted(set(item_ids))
+        found: dict[int, StoredZhDraft] = {}
+        with self.session() as s:
+            for start in range(0, len(ids), CHUNK):
+                query = select(ZhDraftRow).where(
+                    ZhDraftRow.item_id.in_(ids[start : start + CHUNK]),
+                    ZhDraftRow.prompt_version == EDITED,
+                )
+                for row in s.scalars(query):
+                    found[row.item_id] = _stored(row)
+        return found
+
+    def save_zh_edit(
+        self, item_id: int, week: str, headline: str, lead: str, now: datetime
+    ) -> None:
+        """Keep an editor's headline and lead for an item, replacing an earlier edit (the unique
+        key allows one per item); a model's draft never replaces it."""
+        values = {"week": week, "headline": headline, "lead": lead, "created_at": now}
+        for _ in range(2):  # a concurrent first edit of the same item: update it instead
+            try:
+                with self.session() as s:
+                    row = s.scalars(
+                        select(ZhDraftRow).where(
+                            ZhDraftRow.item_id == item_id, ZhDraftRow.prompt_version == EDITED
+                        )
+                    ).first()
+                    if row is None:
+                        row = ZhDraftRow(
+                            item_id=item_id, prompt_version=EDITED, model=EDITED, accepted=True
+                        )
+                        s.add(row)
+                    for name, value in values.items():
+                        setattr(row, name, value)
+                return
+            except StoreError as e:
+                if not isinstance(e.__cause__, IntegrityError):
+                    raise
+        raise StoreError(f"cannot keep the edit of item {item_id}")
 
 
 def _stored(row: ZhDraftRow) -> StoredZhDraft:

@@ -185,6 +185,13 @@ class Store(SourceStateStore, ZhDraftStore, FeedbackStore, FlashStore):
             row = s.get(ItemRow, item_id)
             return self._stored(s, [row])[0] if row else None
 
+    def date_item(self, item_id: int, day: date) -> None:
+        """An editor's publication date for an item (the review desk): it replaces any other."""
+        with self.session() as s:
+            row = s.get(ItemRow, item_id)
+            if row is not None:
+                row.published_date, row.date_source, row.date_note = day, "editor", None
+
     # -- digests --------------------------------------------------------------------------------
 
     def record_digest(
