@@ -338,14 +338,14 @@ def test_stories_merged_by_a_bridging_item_keep_one_alert(tmp_path: Path, db_url
     from sqlalchemy import select
 
     from monitor.config import load_config
-    from monitor.dedup import canonical_url
     from monitor.flash.rules import FlashMatcher
-    from monitor.items import Classification, Entry
+    from monitor.items import Classification
     from monitor.store import Store
     from monitor.store.flash_outbox import FlashOutbox
     from monitor.store.models import FlashRow
     from tests.conftest import write_config
-    from tests.test_stories import PAIRS, supply_chain_items
+    from tests.test_stories import supply_chain_items
+    from tests.test_stories_service import pair_set_entries
 
     cfg = base_config()
     cfg["digest"]["profiles"]["cas"]["alert"] = {"min_score": 0.5}
@@ -353,38 +353,25 @@ def test_stories_merged_by_a_bridging_item_keep_one_alert(tmp_path: Path, db_url
     store = Store(db_url, publishers=config.publishers)
     store.flash_matcher = FlashMatcher.of(config, "example.org")
     decision = Classification(True, 0.9, (), "strategy", ())
-    seen: dict[str, Entry] = {}
-    for pair in PAIRS:
-        for item in (pair.a, pair.b):
-            url = canonical_url(item["url"])
-            if url in seen or not item.get("date"):
-                continue
-            day = date.fromisoformat(str(item["date"]))
-            seen[url] = Entry(
-                source_id=f"src-{item['publisher']}",
-                publisher=item["publisher"],
-                canonical_url=url,
-                url=item["url"],
-                guid=None,
-                title=item["title"],
-                summary=item.get("summary", ""),
-                published_at=datetime(day.year, day.month, day.day, 12, tzinfo=UTC),
-                published_date=day,
-                date_source="feed",
-                date_note=None,
-                language=item.get("language", "en"),
-            )
-    five = [i["title"] for i in supply_chain_items()]
-    entries = sorted(seen.values(), key=lambda e: (e.published_date, e.canonical_url))
+    entries = pair_set_entries()
     outbox = FlashOutbox(store, backoff=timedelta(minutes=1))
+    five = [i["title"] for i in supply_chain_items()]
+    window = (date(2021, 2, 1), date(2021, 3, 31))
+    moments = (datetime(2021, 2, 1, tzinfo=UTC), datetime(2021, 3, 31, tzinfo=UTC))
+
+    def stories_of_five() -> set[int | None]:
+        return {i.story_id for i in store.items_in_period(*window, *moments) if i.title in five}
+
     counts: list[int] = []
+    bridging_title = ""
     for entry in entries:  # one item per poll, in date order
-        bridging = entry.title == five[-1]
-        if bridging:
-            counts.append(len(outbox.flashes(limit=1000)))
+        watched = entry.title in five
+        before = (stories_of_five(), len(outbox.flashes(limit=1000))) if watched else None
         store.save_entries([(replace(entry), decision)], entry.published_at or NOW)
-        if bridging:
-            counts.append(len(outbox.flashes(limit=1000)))
+        if before is not None and len(before[0]) > 1 and len(stories_of_five()) == 1:
+            bridging_title = entry.title  # this save merged two stories
+            counts = [before[1], len(outbox.flashes(limit=1000))]
+    assert bridging_title, "no save merged the supply-chain stories"
     items = store.items_in_period(
         date(2021, 2, 1),
         date(2021, 3, 31),
@@ -397,7 +384,7 @@ def test_stories_merged_by_a_bridging_item_keep_one_alert(tmp_path: Path, db_url
         rows = s.execute(select(FlashRow.story_id, FlashRow.item_id)).all()
     alerted = [item_id for story_id, item_id in rows if story_id == story]
     assert len(alerted) == 1  # the merged story: one alert
-    bridging = next(i for i in members if i.title == five[-1])
+    bridging = next(i for i in members if i.title == bridging_title)
     assert bridging.id not in {item_id for _, item_id in rows}  # it raised none
     assert counts[0] == counts[1] > 0  # the bridging save moved an alert, added none
     with store.session() as s:

@@ -4,13 +4,20 @@ while polling, shown by `status` and `sources try`, and one digest entry per sto
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 
 from monitor.cli import cli
-from tests.conftest import DATA, base_config, source, write_config
+from monitor.config import load_config
+from monitor.dedup import canonical_url
+from monitor.items import Classification, Entry
+from monitor.store import Store
+from tests.conftest import DATA, ROOT, base_config, source, write_config
+from tests.test_stories import PAIRS, supply_chain_items
 
 AGENCY = """<?xml version="1.0"?><rss version="2.0"><channel><title>DoD</title>
 <item><title>DoD Awards $35 Million to MP Materials to Build U.S. Heavy Rare Earth Separation
@@ -124,25 +131,9 @@ def test_feedback_on_an_item_holds_for_its_story(
     app.close()
 
 
-def test_an_item_bridging_two_stored_stories_merges_them_in_the_store(
-    tmp_path: Path, db_url: str
-) -> None:
-    """The pair set's items stored day by day through the Store (the service's path): the
-    2021 supply-chain executive order forms two stories, then one report matches both; every
-    member, in the database and in the story index, ends in one story."""
-    from dataclasses import replace
-    from datetime import UTC, date, datetime
-
-    from monitor.config import load_config
-    from monitor.dedup import canonical_url
-    from monitor.items import Classification, Entry
-    from monitor.store import Store
-    from tests.conftest import ROOT
-    from tests.test_stories import PAIRS, supply_chain_items
-
-    config = load_config(ROOT / "sources.yaml")
-    store = Store(db_url, publishers=config.publishers)
-    decision = Classification(True, 0.9, (), "strategy", ())
+def pair_set_entries() -> list[Entry]:
+    """The dated items of the labeled pair set as a poll would give them, each from a source
+    of its publisher, in date order."""
     seen: dict[str, Entry] = {}
     for pair in PAIRS:
         for item in (pair.a, pair.b):
@@ -164,7 +155,19 @@ def test_an_item_bridging_two_stored_stories_merges_them_in_the_store(
                 date_note=None,
                 language=item.get("language", "en"),
             )
-    entries = sorted(seen.values(), key=lambda e: (e.published_date, e.canonical_url))
+    return sorted(seen.values(), key=lambda e: (e.published_date, e.canonical_url))
+
+
+def test_an_item_bridging_two_stored_stories_merges_them_in_the_store(
+    tmp_path: Path, db_url: str
+) -> None:
+    """The pair set's items stored day by day through the Store (the service's path): the
+    2021 supply-chain executive order forms two stories, then one report matches both; every
+    member, in the database and in the story index, ends in one story."""
+    config = load_config(ROOT / "sources.yaml")
+    store = Store(db_url, publishers=config.publishers)
+    decision = Classification(True, 0.9, (), "strategy", ())
+    entries = pair_set_entries()
     for entry in entries:  # one item per poll, in date order
         now = entry.published_at or datetime.now(UTC)
         store.save_entries([(replace(entry), decision)], now)
