@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -189,3 +189,56 @@ def test_an_item_bridging_two_stored_stories_merges_them_in_the_store(
     found = store.stories.story_of(-1, replace(again, source_id="src-another"))
     assert found is not None and found.story_id in story_ids and not found.merges
     store.close()
+
+
+def test_a_merge_one_instance_makes_reaches_the_others_story_index(
+    tmp_path: Path, db_url: str
+) -> None:
+    """Two instances on one database: the second stores the report that bridges two stories;
+    the first, which had both stories in its index, learns the merge before its next item."""
+    config = load_config(ROOT / "sources.yaml")
+    decision = Classification(True, 0.9, (), "strategy", ())
+    five = [i["title"] for i in supply_chain_items()]
+    # moved to this month: an instance's index holds the items published in the last weeks
+    shift = date.today() - date(2021, 2, 26)
+    entries = [
+        replace(
+            e,
+            published_date=e.published_date + shift,
+            published_at=e.published_at + shift,
+        )
+        for e in pair_set_entries()
+        if e.published_date and e.published_at
+    ]
+    window = (date.today() - timedelta(days=30), date.today() + timedelta(days=30))
+    moments = tuple(datetime(d.year, d.month, d.day, tzinfo=UTC) for d in window)
+
+    def stories_of_five(store: Store) -> set[int | None]:
+        return {i.story_id for i in store.items_in_period(*window, *moments) if i.title in five}
+
+    def save(store: Store, entry: Entry) -> None:  # first seen now: a new instance loads it
+        store.save_entries([(replace(entry), decision)], datetime.now(UTC))
+
+    trial = Store(f"sqlite:///{tmp_path / 'trial.db'}", publishers=config.publishers)
+    bridging = -1  # which entry merges the two stories (found on a trial run)
+    for n, entry in enumerate(entries):
+        before = len(stories_of_five(trial))
+        save(trial, entry)
+        if before > 1 and len(stories_of_five(trial)) == 1:
+            bridging = n
+            break
+    trial.close()
+    assert bridging > 0
+
+    first = Store(db_url, publishers=config.publishers)
+    for entry in entries[:bridging]:
+        save(first, entry)
+    assert len(stories_of_five(first)) == 2
+    second = Store(db_url, publishers=config.publishers)  # another instance, started now
+    save(second, entries[bridging])
+    (merged,) = stories_of_five(first)  # in the database
+    save(first, entries[bridging + 1])  # the first instance's next item: it reads the log
+    again = first.stories.story_of(-1, replace(entries[bridging], source_id="src-another"))
+    assert again is not None and again.story_id == merged and not again.merges
+    first.close()
+    second.close()

@@ -252,6 +252,18 @@ class FlashRow(Outgoing, Base):
     __table_args__ = (UniqueConstraint("profile", "story_id", name="uq_flashes_profile_story"),)
 
 
+class StoryMergeRow(Base):
+    """Two stories found to be one (an item bridged them): the members of ``story_id`` moved
+    to ``into_story_id``. Other instances read it to move them in their story indexes too."""
+
+    __tablename__ = "story_merges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    story_id: Mapped[int] = mapped_column(Integer)
+    into_story_id: Mapped[int] = mapped_column(Integer)
+    merged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class FeedbackRow(Base):
     """An editor's correction: relevant, irrelevant, or section=NAME, for the next training."""
 

@@ -1,4 +1,4 @@
 """The newest migration, known without importing Alembic or SQLAlchemy (a test checks it
 against Alembic's head)."""
 
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Insert, Table, bindparam, or_, select, update
+from sqlalchemy import Insert, Table, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from monitor.dedup import fingerprint
 from monitor.items import Classification, Entry
-from monitor.store.models import ItemRow, ItemSourceRow
+from monitor.store.models import ItemRow, ItemSourceRow, StoryMergeRow
 from monitor.stories.features import Profile
 from monitor.stories.match import StoryMatch
 
@@ -79,6 +79,11 @@ def save_batch(
     for key in (k for k, _, _, _ in fresh if k not in inserted):  # another instance was first
         rows.update(_existing(session, [key], []))
     born, merged = _stories(session, inserted, fresh, stories)
+    if merged:  # logged for the other instances' story indexes (``StoryMemory.catch_up``)
+        session.execute(
+            insert(StoryMergeRow),
+            [{"story_id": a, "into_story_id": b, "merged_at": now} for a, b in merged.items()],
+        )
     updated = 0
     changed = [
         (rows[k], e)

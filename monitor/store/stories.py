@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from monitor.config import Publisher
 from monitor.items import Entry
-from monitor.store.models import ItemRow, ItemSourceRow
+from monitor.store.models import ItemRow, ItemSourceRow, StoryMergeRow
 from monitor.stories import StoryDoc, StoryIndex
 from monitor.stories.entries import TEXT_CHARS, doc_of
 from monitor.stories.features import Profile
@@ -38,6 +38,7 @@ class StoryMemory:
         self.window = timedelta(days=window_days)
         self.index = StoryIndex(publishers, window_days=window_days)
         self.high_water = 0
+        self.merge_mark = 0  # the last story merge (``story_merges.id``) applied
         self.loaded = False
         self._forgot_on: date | None = None
         self._lock = threading.RLock()
@@ -60,11 +61,20 @@ class StoryMemory:
         """Learn the items stored since the last look (by this or another instance)."""
         with self._lock:
             today = datetime.now(UTC).date()
+            merges = select(StoryMergeRow.id, StoryMergeRow.story_id, StoryMergeRow.into_story_id)
+            merges = merges.where(StoryMergeRow.id > self.merge_mark).order_by(StoryMergeRow.id)
+            if not self.loaded:  # the items read next already carry every merge before now
+                last = session.execute(select(func.max(StoryMergeRow.id))).scalar()
+                self.merge_mark = int(last or 0)
             query = self._query()
             count = 0
             for row in session.execute(query):
                 self._add_row(row)
                 count += 1
+            if self.loaded:  # merges other instances made (this one's are applied already)
+                for mark, story_id, into in session.execute(merges):
+                    self.index.merge(into, [story_id])
+                    self.merge_mark = mark
             if not self.loaded:
                 log.info("story index loaded items=%d", count)
                 self.loaded = True
