@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from monitor.cli import _app, _errors, _print_trained, cli, out
+from monitor.cli import _app, _errors, cli, out
+from monitor.cli_classify import _print_trained
 
 
 @cli.command()
