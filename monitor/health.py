@@ -9,6 +9,7 @@ Three kinds of incident, each opened once and closed once:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -29,6 +30,22 @@ class SourceStats:
     last_success_at: datetime | None
     last_item_date: date | None
     weekly_counts: tuple[int, ...]  # items published in each of the last 8 weeks, oldest first
+
+
+def first_counted_day(today: date) -> date:
+    """The day before the first of the ``WEEKS`` weeks counted (publication dates after it)."""
+    return today - timedelta(weeks=WEEKS)
+
+
+def weekly_counts(published: Iterable[tuple[str, date]], today: date) -> dict[str, list[int]]:
+    """Per source, its items published in each of the last ``WEEKS`` weeks, oldest first, from
+    (source, publication date) pairs dated after ``first_counted_day`` and up to ``today``."""
+    first = first_counted_day(today)
+    counts: dict[str, list[int]] = {}
+    for source_id, day in published:
+        week = min((day - first).days // 7, WEEKS - 1)
+        counts.setdefault(source_id, [0] * WEEKS)[week] += 1
+    return counts
 
 
 @dataclass(frozen=True)

@@ -98,17 +98,7 @@ class ZhDraftStore:
 
     def zh_edits(self, item_ids: Sequence[int]) -> dict[int, StoredZhDraft]:
         """The headline and lead an editor wrote for each of ``item_ids`` that has one."""
-        ids = sorted(set(item_ids))
-        found: dict[int, StoredZhDraft] = {}
-        with self.session() as s:
-            for start in range(0, len(ids), CHUNK):
-                query = select(ZhDraftRow).where(
-                    ZhDraftRow.item_id.in_(ids[start : start + CHUNK]),
-                    ZhDraftRow.prompt_version == EDITED,
-                )
-                for row in s.scalars(query):
-                    found[row.item_id] = _stored(row)
-        return found
+        return self.zh_drafts(item_ids, EDITED, EDITED)
 
     def save_zh_edit(
         self, item_id: int, week: str, headline: str, lead: str, now: datetime

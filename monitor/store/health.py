@@ -4,12 +4,12 @@ record the maintainers' alert in the same transaction (so one incident gives one
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from monitor.health import WEEKS, SourceStats
+from monitor.health import WEEKS, SourceStats, first_counted_day, weekly_counts
 from monitor.store.models import (
     AlertRow,
     HealthStateRow,
@@ -34,17 +34,14 @@ class HealthStore:
         self.store = store
 
     def stats(self, today: date) -> list[SourceStats]:
-        first_day = today - timedelta(weeks=WEEKS)
+        first_day = first_counted_day(today)
         with self.store.session() as s:
-            counts: dict[str, list[int]] = {}
             rows = s.execute(
                 select(ItemSourceRow.source_id, ItemRow.published_date)
                 .join(ItemRow, ItemRow.id == ItemSourceRow.item_id)
                 .where(ItemRow.published_date > first_day, ItemRow.published_date <= today)
             ).all()
-            for source_id, day in rows:
-                week = min((day - first_day).days // 7, WEEKS - 1) if day else WEEKS - 1
-                counts.setdefault(source_id, [0] * WEEKS)[week] += 1
+            counts = weekly_counts(rows, today)  # type: ignore[arg-type]
             last_item = dict(
                 s.execute(
                     select(ItemSourceRow.source_id, func.max(ItemRow.published_date))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from monitor.health import WEEKS
+from monitor.health import WEEKS, first_counted_day, weekly_counts
 from monitor.store.revision import HEAD_REVISION
 
 
@@ -105,16 +105,13 @@ class LeanReader:
                 {"since": since},
             )
         )
-        first_day = today - timedelta(weeks=WEEKS)
-        counts: dict[str, list[int]] = {}
-        for source_id, day in self._rows(
+        published = self._rows(
             "SELECT s.source_id, i.published_date FROM item_sources s"
             " JOIN items i ON i.id = s.item_id"
             " WHERE i.published_date > :first AND i.published_date <= :today",
-            {"first": self._date(first_day), "today": self._date(today)},
-        ):
-            week = min((_day(day) - first_day).days // 7, WEEKS - 1)
-            counts.setdefault(source_id, [0] * WEEKS)[week] += 1
+            {"first": self._date(first_counted_day(today)), "today": self._date(today)},
+        )
+        counts = weekly_counts(((source, _day(day)) for source, day in published), today)
         last_item = {
             source_id: _day(day)
             for source_id, day in self._rows(

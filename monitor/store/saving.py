@@ -201,10 +201,12 @@ def _stories(
     item matches two stories (one announcement grouped twice before it bridged them), the
     others' stored members move to the story it matched best."""
     born: list[New] = []
+    keys: list[str] = []  # of the items in ``born``
     merged: Merged = {}
     for key, entry, _, features in fresh:
         if key not in inserted:
             continue
+        keys.append(key)
         item_id = inserted[key][0]
         found = stories.story_of(item_id, entry, features) if stories else None
         story_id = found.story_id if found else item_id
@@ -214,9 +216,7 @@ def _stories(
     if merged:
         merged = {other: _final(merged, other) for other in merged}
         born = [(i, _final(merged, s), e, f) for i, s, e, f in born]
-    for key, (item_id, story_id, _, _) in zip(
-        [k for k, _, _, _ in fresh if k in inserted], born, strict=True
-    ):
+    for key, (item_id, story_id, _, _) in zip(keys, born, strict=True):
         inserted[key] = (item_id, story_id)
     table: Table = ItemRow.__table__  # type: ignore[assignment]
     connection = session.connection()

@@ -158,7 +158,7 @@ class StoryIndex:
             return None
         ranked = sorted(best.values(), key=lambda found: (-found[0], found[1].item_id))
         top = ranked[0][1]
-        if not self.tuning.merge:
+        if len(ranked) == 1 or not self.tuning.merge:
             return top
         sources = Counter(self._story_sources.get(top.story_id, {}))
         merges = []
