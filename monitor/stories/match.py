@@ -6,7 +6,7 @@ amounts, acronyms, names, organisations; never words so common that their postin
 within a date window, so the cost of one item stays flat as the index grows. Each candidate
 is confirmed by a finer check: the TF-IDF cosine of the two items (over the language-neutral
 facts only when one is Chinese or Japanese and the other is not), raised when the same amount
-of money or percentage appears in both and lowered when both name sums and none agree (a
+of money or percentage appears in both and vetoed when both name sums and none agree (a
 different award of one programme is a different story).
 Two items of the same source never join one story.
 """
@@ -65,9 +65,11 @@ class Tuning:
     see ``benchmarks/story_pairs.py``)."""
 
     threshold: float = 0.22  # same script: cosine plus bonuses
-    cross_threshold: float = 0.25  # Chinese/Japanese against Latin script: neutral facts only
+    cross_threshold: float = 0.20  # Chinese/Japanese against Latin script: neutral facts only
     amount_bonus: float = 0.12  # the same sum of money in both
-    amount_conflict: float = 0.5  # both name sums and none agree: score multiplied by this
+    # both name sums and none agree: score multiplied by this; 0 vetoes the match (a different
+    # sum is a different story: chosen with the thresholds in the cross-validation)
+    amount_conflict: float = 0.0
     percent_bonus: float = 0.05
     percent_conflict: float = 0.7
     min_cosine: float = 0.12  # below this, no bonus makes a match
@@ -366,7 +368,10 @@ class StoryIndex:
         if cosine < tuning.min_cosine:
             return None, ()
         reasons = [f"{'facts ' if cross else ''}tf-idf {cosine:.2f}"]
-        score = cosine + _amount_effect(query.profile, candidate.profile, tuning, reasons)
+        effect = _amount_effect(query.profile, candidate.profile, tuning, reasons)
+        if effect == -math.inf:  # sums disagree and the tuning vetoes that
+            return None, ()
+        score = cosine + effect
         score = score * _percent_factor(query.profile, candidate.profile, tuning, reasons)
         shared = sorted(query.profile.orgs & candidate.profile.orgs)
         if shared:
