@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor.classify import Classifier
-from monitor.classify.model import Model, find_model
+from monitor.classify.loading import make_classifier
 from monitor.config import Config, SourceConfig, load_config
 from monitor.digest.week import Week, last_complete_week, parse_week
-from monitor.errors import ConfigError, Problem
 from monitor.settings import Settings
 from monitor.store import Store
 from monitor.store.health import HealthStore
@@ -43,17 +42,6 @@ POOL_MIN_SOURCES = 100  # rounds of fewer sources parse in this process (a pool 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def make_classifier(config: Config, data_dir: Path) -> Classifier:
-    """Rules, plus the retrained model in ``data_dir`` or else the shipped one."""
-    path = find_model(data_dir) if config.classifier.model else None
-    if path is None:
-        return Classifier(config)
-    try:
-        return Classifier(config, Model.load(path))
-    except (OSError, ValueError, KeyError) as e:
-        raise ConfigError([Problem(str(path), None, "", f"cannot load the model: {e}")]) from e
 
 
 @dataclass(frozen=True)

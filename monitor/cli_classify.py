@@ -18,8 +18,8 @@ from monitor.errors import ConfigError, Problem
 @_errors
 def classify(ctx: click.Context, file: Any) -> None:
     """Classify JSON lines (title, summary, url, source[, text]) from FILE or stdin."""
-    from monitor.app import make_classifier
     from monitor.classify.batch import classify_lines
+    from monitor.classify.loading import make_classifier
 
     config = load_config(ctx.obj["config"])
     classifier = make_classifier(config, ctx.obj["settings"].data_dir)
@@ -54,7 +54,6 @@ def evaluate(
     if folds < 2:
         message = f"{folds} (use at least 2 folds)"
         raise ConfigError([Problem("command line", None, "--folds", message)])
-    from monitor.app import make_classifier
     from monitor.classify.batch import doc_from, source_hints
     from monitor.classify.dataset import load_examples
     from monitor.classify.evaluate import (
@@ -64,6 +63,7 @@ def evaluate(
         score,
         topic_scores,
     )
+    from monitor.classify.loading import make_classifier
     from monitor.classify.train import cross_validate
 
     config = load_config(ctx.obj["config"])

@@ -6,10 +6,8 @@ import calendar
 import re
 import time
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from functools import cache
 from zoneinfo import ZoneInfo
-
-import dateparser
-from dateparser.data.languages_info import language_order
 
 # A stated date further ahead than this is treated as wrong (time zones explain less than a day).
 FUTURE_TOLERANCE = timedelta(days=1)
@@ -28,7 +26,6 @@ _TIME = re.compile(
 )
 _WORD = re.compile(r"[A-Za-z0-9]")
 _AFTERNOON = ("下午", "午后", "午後", "pm", "p.m.")
-_DATEPARSER_LANGUAGES = frozenset(language_order)
 
 
 def from_struct_time(value: time.struct_time | None) -> datetime | None:
@@ -118,6 +115,8 @@ def _offset(zone: str) -> tzinfo | None:
 
 def _lenient(text: str, languages: list[str] | None, tz: ZoneInfo) -> tuple[datetime | None, bool]:
     """dateparser, for dates written out in words (16. September 2024)."""
+    import dateparser  # (only here: importing it costs a twentieth of a second)
+
     try:
         parsed = dateparser.parse(
             text,
@@ -132,13 +131,20 @@ def _lenient(text: str, languages: list[str] | None, tz: ZoneInfo) -> tuple[date
     return _result(_aware(parsed, tz), date_only)
 
 
+@cache
+def _dateparser_languages() -> frozenset[str]:
+    from dateparser.data.languages_info import language_order
+
+    return frozenset(language_order)
+
+
 def _known(languages: list[str] | None) -> list[str] | None:
     """The languages dateparser knows (``zh-CN`` → ``zh``); None (detect) if none is known."""
     known = []
     for code in languages or []:
         primary = re.split(r"[-_]", code.strip())[0].lower()
         for candidate in (code.strip(), primary):
-            if candidate in _DATEPARSER_LANGUAGES:
+            if candidate in _dateparser_languages():
                 known.append(candidate)
                 break
     return list(dict.fromkeys(known)) or None

@@ -117,7 +117,7 @@ _WORKER: tuple[Classifier, Glossary] | None = None
 
 def _start_worker(config_path: str, data_dir: str) -> None:
     global _WORKER
-    from monitor.app import make_classifier
+    from monitor.classify.loading import make_classifier
     from monitor.config import load_config
 
     config = load_config(Path(config_path))

@@ -7,8 +7,6 @@ import re
 import warnings
 from urllib.parse import urljoin, urlsplit
 
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
-
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HOST = re.compile(r"[\w.:%-]+")  # a host name, IDN or IP address: no spaces, quotes, brackets
@@ -27,6 +25,8 @@ def html_to_text(markup: str | None) -> str:
         return ""
     if "<" not in markup and "&" not in markup:
         return clean(markup)
+    from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning  # (imported when used)
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
         soup = BeautifulSoup(markup, "lxml")

@@ -191,3 +191,22 @@ def test_the_section_head_has_its_own_vocabulary_from_items_with_sections(
     assert set(small_model.section_idf) == with_sections
     assert only_left_out and not only_left_out & set(small_model.section_idf)
     assert only_left_out <= set(small_model.idf)
+
+
+def test_the_fast_path_gives_the_reference_numbers() -> None:
+    """``Model.assess`` (what classifying runs) computes what the reference methods compute:
+    the same relevance, reasons and section probabilities, to the last bit."""
+    from collections import Counter
+
+    model = Model.load(PACKAGED)
+    classifier = Classifier(CONFIG, model)
+    for example in EXAMPLES[::4]:
+        doc = Doc(example.title, example.summary, publisher=example.publisher)
+        kind = classifier.kinds.get(doc.publisher, "")
+        dense = classifier.signals(doc).dense
+        features = model_features(doc.title, doc.summary, kind)
+        assessed = model.assess(Counter(features), dense, kind)
+        vector = model.vectorize(features)
+        assert assessed.relevance == model.relevance_probability(vector, dense)
+        assert (assessed.towards, assessed.against) == model.explain_relevance(vector, dense)
+        assert assessed.sections == model.section_probabilities(features, dense, kind)

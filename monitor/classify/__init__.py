@@ -8,7 +8,7 @@ relevance (the item's score) and of each section. Both contribute to ``why``.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from monitor.classify.model import Model, model_features
@@ -93,14 +93,11 @@ class Classifier:
         section, section_why = _section(signals.section_hits, doc.section_hint, fallback)
         score = _squash(signals.evidence)
         if self.model is not None:
-            features = model_features(doc.title, doc.summary, kind)
-            tfidf = self.model.vectorize(features)
-            score = self.model.relevance_probability(tfidf, signals.dense)
-            probabilities = _with_prior(
-                self.model.section_probabilities(features, signals.dense, kind), doc.section_hint
-            )
+            features = Counter(model_features(doc.title, doc.summary, kind))  # counted once
+            assessed = self.model.assess(features, signals.dense, kind)
+            score, towards, against = assessed.relevance, assessed.towards, assessed.against
+            probabilities = _with_prior(assessed.sections, doc.section_hint)
             section = max(probabilities, key=lambda s: probabilities[s])
-            towards, against = self.model.explain_relevance(tfidf, signals.dense)
             why.append(
                 f"model: relevance {score:.2f}; for: {', '.join(towards) or '-'}; "
                 f"against: {', '.join(against) or '-'}"

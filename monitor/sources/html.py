@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
+from typing import TYPE_CHECKING
 
-from bs4 import BeautifulSoup, Tag, XMLParsedAsHTMLWarning
 from pydantic import field_validator
 from soupsieve import SelectorSyntaxError
 from soupsieve import compile as compile_css
@@ -22,6 +22,9 @@ from monitor.errors import ParseError
 from monitor.items import ParseResult, RawItem
 from monitor.sources.registry import parser_failures
 from monitor.text import clean, http_url
+
+if TYPE_CHECKING:  # BeautifulSoup is imported when a page is parsed: loading the
+    from bs4 import Tag  # configuration (which validates selectors) does not need it
 
 ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 _NO_LINK = "no title or link"
@@ -73,6 +76,8 @@ class HtmlKind:
 
 
 def _parse(content: bytes, url: str, encoding: str | None, source: HtmlSource) -> ParseResult:
+    from bs4 import BeautifulSoup, Tag, XMLParsedAsHTMLWarning
+
     decoded = decode_body(content, encoding, html_charset(content))
     with warnings.catch_warnings():  # XHTML pages start with an XML declaration: fine
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
@@ -126,6 +131,8 @@ def _item(node: Tag, sel: Selectors, base_url: str, source: HtmlSource) -> RawIt
 
 
 def _link(node: Tag, title_el: Tag | None, sel: Selectors) -> str | None:
+    from bs4 import Tag
+
     if sel.link:
         link_el = _one(node, sel.link)
     elif title_el is not None and title_el.name == "a":
