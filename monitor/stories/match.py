@@ -22,7 +22,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
 from importlib.resources import files
-from itertools import islice
+from itertools import islice, repeat
+from operator import add, mul, sub
 from typing import TYPE_CHECKING
 
 from monitor.stories.features import Profile, profile
@@ -122,8 +123,6 @@ class StoryIndex:
     _story_items: dict[int, set[int]] = field(init=False, default_factory=dict, repr=False)
     _latest: date | None = field(init=False, default=None, repr=False)
     _profiled: dict[int, _Entry] = field(init=False, default_factory=dict, repr=False)
-    _idf_cache: dict[str, tuple[float, int]] = field(init=False, default_factory=dict, repr=False)
-    _idf_size: int = field(init=False, default=0, repr=False)
 
     def __post_init__(self) -> None:
         self._glossary = Glossary.build(self.publishers)
@@ -226,7 +225,10 @@ class StoryIndex:
     def _query(self, entry: _Entry) -> _Query:
         idf = self._idfs(entry.profile.counts)
         norm, neutral_norm = _norm(entry.profile.counts, idf), _norm(entry.neutral, idf)
-        return _Query(entry, idf, norm, neutral_norm, {f: v**2 for f, v in idf.items()})
+        values = idf.values()
+        return _Query(
+            entry, idf, norm, neutral_norm, dict(zip(idf, map(mul, values, values), strict=True))
+        )
 
     def _remove(self, item_id: int) -> None:
         entry = self._entries.pop(item_id)
@@ -253,48 +255,16 @@ class StoryIndex:
                 del self._story_items[entry.story_id]
 
     def _idfs(self, features: Iterable[str]) -> dict[str, float]:
-        """``_idf`` of each feature (the same values, computed together)."""
-        count = len(self._entries)
-        if abs(count - self._idf_size) * 20 > max(count, 100):
-            self._idf_cache.clear()
-            self._idf_size = count
-        cache, df = self._idf_cache, self._df
+        """The IDF of each feature: its document frequency in the index plus in a background
+        corpus of agency news (the shipped training set), so that words every such item uses
+        ("advanced manufacturing") weigh little even while the index is still small. Exact,
+        each step a pass in C (``map``)."""
+        features = list(features)
         size, frequency = background()
-        total = count + size + 20
-        out = {}
-        for feature in features:
-            indexed = df.get(feature, 0)
-            cached = cache.get(feature)
-            if cached is not None:
-                value, then = cached
-                if then == indexed or (then >= 8 and abs(indexed - then) * 8 <= then):
-                    out[feature] = value
-                    continue
-            value = math.log(total / (indexed + frequency.get(feature, 0) + 1))
-            cache[feature] = (value, indexed)
-            out[feature] = value
-        return out
-
-    def _idf(self, feature: str) -> float:
-        """Document frequency in the index plus in a background corpus of agency news (the
-        shipped training set), so that words every such item uses ("advanced manufacturing")
-        weigh little even while the index is still small. Cached: a feature's value is
-        recomputed when its count in the index changed (by an eighth, for counts of 8 or
-        more), all of them when the index changed size by 5%."""
-        count = len(self._entries)
-        if abs(count - self._idf_size) * 20 > max(count, 100):
-            self._idf_cache.clear()
-            self._idf_size = count
-        indexed = self._df.get(feature, 0)
-        cached = self._idf_cache.get(feature)
-        if cached is not None:
-            value, then = cached
-            if then == indexed or (then >= 8 and abs(indexed - then) * 8 <= then):
-                return value
-        size, frequency = background()
-        value = math.log((count + size + 20) / (indexed + frequency.get(feature, 0) + 1))
-        self._idf_cache[feature] = (value, indexed)
-        return value
+        log_total = math.log(len(self._entries) + size + 20)
+        found = map(add, map(self._df.get, features, _NONE), map(frequency.get, features, _NONE))
+        logs = map(math.log, map(add, found, _ONE))
+        return dict(zip(features, map(sub, repeat(log_total), logs), strict=True))
 
     def _candidates(self, query: _Query) -> list[_Entry]:
         # only features some indexed item has can find it; the rarest of them are looked up
@@ -382,6 +352,8 @@ class StoryIndex:
         return round(score, 4), tuple(reasons)
 
 
+_NONE = repeat(0)  # the default of each ``dict.get`` in a ``map``
+_ONE = repeat(1)
 _LOOKED_UP = ("amt:", "pct:", "acr:", "name:", "org:")  # looked up even when not the rarest
 
 
@@ -415,10 +387,8 @@ def story_profile(doc: StoryDoc, glossary: Glossary) -> Profile:
 
 
 def _norm(weights: Mapping[str, float], idf: Mapping[str, float]) -> float:
-    total: float = 0  # (a loop, not sum() over a generator: the same additions, faster)
-    for f, w in weights.items():
-        total += (w * idf[f]) ** 2
-    return math.sqrt(total)
+    values = list(map(mul, weights.values(), map(idf.__getitem__, weights)))
+    return math.sqrt(sum(map(mul, values, values)))  # the additions of a loop, in C
 
 
 def _cosine(
@@ -433,10 +403,13 @@ def _cosine(
     slowly)."""
     if not norm_a or not norm_b:
         return 0.0
-    dot: float = 0
-    for f in a.keys() & b.keys():
-        dot += a[f] * b[f] * squared[f]
-    return min(dot / (norm_a * norm_b), 1.0)
+    shared = [f for f in a if f in b]  # in ``a``'s order: the same sum wherever it runs
+    products = map(
+        mul,
+        map(mul, map(a.__getitem__, shared), map(b.__getitem__, shared)),
+        map(squared.__getitem__, shared),
+    )
+    return min(sum(products) / (norm_a * norm_b), 1.0)
 
 
 def _amount_effect(a: Profile, b: Profile, tuning: Tuning, reasons: list[str]) -> float:
