@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import yaml
@@ -60,6 +61,7 @@ def start_server(
         f"--feeds={args.feeds}",
         f"--items={args.items}",
         f"--latency={args.latency}",
+        f"--day={args.day}",
     ]
     if ignore_conditional:
         command.append("--ignore-conditional")
@@ -155,7 +157,7 @@ def parse_cpu(args: argparse.Namespace) -> float:
     import feedparser
     from feedserver import feed
 
-    bodies = [feed(n, args.items) for n in range(args.feeds)]
+    bodies = [feed(n, args.items, args.day) for n in range(args.feeds)]
     started = time.process_time()
     for body in bodies:
         feedparser.parse(body)
@@ -169,6 +171,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
+    args.day = (date.today() - timedelta(days=2)).isoformat()  # the same for every server
     subreaper()
     expected = args.feeds * args.items
     runs: list[Run] = []
