@@ -6,7 +6,8 @@
   under 0.5 s;
 - ``monitor digest`` of a week of 2,000 items (two sources, a third of them relevant, some
   stories): target under 1 s for the drafting itself (printed apart from start-up);
-- ``monitor classify`` on 10,000 JSON lines, start-up included: target at least 2,000 items/s.
+- ``monitor classify`` on 10,000 JSON lines, start-up included, of the shipped training set
+  (a third Chinese) and of its English items: target at least 2,000 items/s.
 
 Each figure is the best of ``--repeat`` runs (the machines are noisy).
 """
@@ -17,6 +18,7 @@ import argparse
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -111,12 +113,20 @@ def draft_seconds(env: dict[str, str]) -> float:
     return float(seconds)
 
 
-def classify_lines(count: int) -> str:
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+
+
+def classify_lines(count: int, chinese: bool = True) -> str:
+    """``count`` lines cycling through the shipped training set (a third of it Chinese: an
+    item written in Chinese has five times the features of an English one), or through its
+    English items only (what agency feeds mostly bring)."""
     rows = [
         json.loads(line)
         for line in (ROOT / "monitor" / "data" / "training.jsonl").read_text().splitlines()
         if line.strip()
     ]
+    if not chinese:
+        rows = [r for r in rows if not CJK.search(r["title"] + r.get("summary", ""))]
     return "\n".join(
         json.dumps({"title": r["title"], "summary": r.get("summary", ""), "source": ""})
         for r in (rows[i % len(rows)] for i in range(count))
@@ -148,13 +158,16 @@ def main() -> None:
                 "< 1 s",
             ),
         ]
-        lines = classify_lines(10_000)
-        seconds = best([*monitor, "classify", "-"], env, args.repeat, lines)
-        rows.append(("monitor classify, 10,000 lines", seconds, ">= 2,000 items/s"))
-    print(f"{'command':<50} {'seconds':>8}  target")
+        speeds = []
+        for name, chinese in (("training set, 1/3 Chinese", True), ("English items", False)):
+            lines = classify_lines(10_000, chinese)
+            seconds = best([*monitor, "classify", "-"], env, args.repeat, lines)
+            rows.append((f"monitor classify, 10,000 lines ({name})", seconds, ">= 2,000 items/s"))
+            speeds.append(f"{10_000 / seconds:,.0f} items/s ({name})")
+    print(f"{'command':<58} {'seconds':>8}  target")
     for name, seconds, target in rows:
-        print(f"{name:<50} {seconds:>8.2f}  {target}")
-    print(f"classify: {10_000 / seconds:,.0f} items/s, start-up included")
+        print(f"{name:<58} {seconds:>8.2f}  {target}")
+    print(f"classify, start-up included: {'; '.join(speeds)}")
 
 
 if __name__ == "__main__":
