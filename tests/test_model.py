@@ -210,3 +210,14 @@ def test_the_fast_path_gives_the_reference_numbers() -> None:
         assert assessed.relevance == model.relevance_probability(vector, dense)
         assert (assessed.towards, assessed.against) == model.explain_relevance(vector, dense)
         assert assessed.sections == model.section_probabilities(features, dense, kind)
+
+
+def test_tfidf_of_a_word_repeated_beyond_the_table() -> None:
+    from monitor.classify.model import tfidf
+
+    vector = tfidf(["x"] * 200 + ["y"] * 3 + ["unknown"], {"x": 2.0, "y": 1.5})
+    x, y = (1 + math.log(200)) * 2.0, (1 + math.log(3)) * 1.5
+    norm = math.sqrt(x * x + y * y)
+    assert vector == {"x": pytest.approx(x / norm), "y": pytest.approx(y / norm)}
+    assert list(vector) == ["x", "y"]  # in the order first seen
+    assert tfidf(["y"], {"y": 1.5}) == {"y": 1.0}  # the shared table unchanged after

@@ -134,10 +134,7 @@ class Model:
         present = list(compress(counts, found))
         records = list(filter(None, found))
         frequencies = list(compress(counts.values(), found))
-        if frequencies and max(frequencies) >= len(_SUBLINEAR):
-            top = max(frequencies)
-            _SUBLINEAR.extend(1.0 + math.log(c) for c in range(len(_SUBLINEAR), top + 1))
-        tf = list(map(_SUBLINEAR.__getitem__, frequencies))
+        tf = list(map(_sublinear(frequencies).__getitem__, frequencies))
         # relevance: tf-idf over its vocabulary, each word's contribution, the logit
         idf = list(map(itemgetter(0), records))  # 0.0: not in this vocabulary
         terms = list(compress(present, idf))
@@ -246,14 +243,23 @@ def tfidf(features: Iterable[str] | Mapping[str, int], idf: dict[str, float]) ->
     if not terms:
         return {}
     frequencies = list(compress(counts.values(), known))
-    if max(frequencies) >= len(_SUBLINEAR):
-        _SUBLINEAR.extend(1.0 + math.log(c) for c in range(len(_SUBLINEAR), max(frequencies) + 1))
-    values = list(map(mul, map(_SUBLINEAR.__getitem__, frequencies), filter(None, known)))
+    sublinear = _sublinear(frequencies)
+    values = list(map(mul, map(sublinear.__getitem__, frequencies), filter(None, known)))
     norm = math.sqrt(sum(map(mul, values, values)))
     return dict(zip(terms, map(truediv, values, repeat(norm)), strict=True)) if norm else {}
 
 
 _SUBLINEAR = [0.0] + [1.0 + math.log(c) for c in range(1, 128)]
+
+
+def _sublinear(frequencies: list[int]) -> list[float]:
+    """A table of ``1 + log(count)`` long enough for ``frequencies`` (the shared one unless a
+    feature occurs 128 times or more: then a longer copy, never a change to the shared one,
+    which threads read at once)."""
+    top = max(frequencies, default=0)
+    if top < len(_SUBLINEAR):
+        return _SUBLINEAR
+    return _SUBLINEAR + [1.0 + math.log(c) for c in range(len(_SUBLINEAR), top + 1)]
 
 
 def model_features(title: str, summary: str, kind: str) -> list[str]:

@@ -262,7 +262,7 @@ class StoryIndex:
         features = list(features)
         size, frequency = background()
         log_total = math.log(len(self._entries) + size + 20)
-        found = map(add, map(self._df.get, features, _NONE), map(frequency.get, features, _NONE))
+        found = map(add, map(self._df.get, features, _ZEROS), map(frequency.get, features, _ZEROS))
         logs = map(math.log, map(add, found, _ONE))
         return dict(zip(features, map(sub, repeat(log_total), logs), strict=True))
 
@@ -352,7 +352,7 @@ class StoryIndex:
         return round(score, 4), tuple(reasons)
 
 
-_NONE = repeat(0)  # the default of each ``dict.get`` in a ``map``
+_ZEROS = repeat(0)  # the default of each ``dict.get`` in a ``map``
 _ONE = repeat(1)
 _LOOKED_UP = ("amt:", "pct:", "acr:", "name:", "org:")  # looked up even when not the rarest
 
