@@ -41,16 +41,13 @@ GRID = [x / 100 for x in range(20, 80, 2)]
 CONFLICTS = [0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]  # amount_conflict (0: a veto)
 
 
-def choose(sc: list[tuple[float, bool]], pairs: list[Pair], idx: list[int]) -> tuple[float, float]:
-    """Thresholds with the most true pairs found and at most 1% false merges on ``idx``; of
-    equally good ones, the middle of their range (the largest margin on both sides, rather
-    than the highest: that one sits right at the training scores of the true pairs)."""
-    return _choose(sc, pairs, idx)[1:]
-
-
-def _choose(
+def choose(
     sc: list[tuple[float, bool]], pairs: list[Pair], idx: list[int]
 ) -> tuple[tuple[bool, int, int], float, float]:
+    """(how good, threshold, cross threshold): the thresholds with the most true pairs found
+    and at most 1% false merges on ``idx``; of equally good ones, the middle of their range
+    (the largest margin on both sides, rather than the highest: that one sits right at the
+    training scores of the true pairs)."""
     negatives = sum(1 for i in idx if not pairs[i].same)
     best: tuple[bool, int, int] | None = None
     tied: list[tuple[float, float]] = []
@@ -77,7 +74,7 @@ def choose_all(
     thresholds of each factor (``choose``), the best of those; of equally good factors, the
     strongest (the rule the editors gave: a different sum is a different story; the
     training pairs cannot tell the tied ones apart)."""
-    found = {c: _choose(sc, pairs, idx) for c, sc in by_conflict.items()}
+    found = {c: choose(sc, pairs, idx) for c, sc in by_conflict.items()}
     best = max(key for key, _, _ in found.values())
     tied = [c for c in sorted(found) if found[c][0] == best]
     conflict = tied[0]
